@@ -1,0 +1,255 @@
+"""The camino command line: typer declarations only; each verb's logic lives
+in its own module and can be called without typer.
+
+Exit codes: 0 success, 1 a fault in camino (a bug), 2 bad input (a file,
+field or option you can fix), 3 the submission's own code failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from camino.errors import EXIT_BUG, CaminoError, SubmissionFailed
+
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+playbook_app = typer.Typer(
+    help="Maintain playbooks (challenges).", no_args_is_help=True
+)
+app.add_typer(playbook_app, name="playbook")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+Command = TypeVar("Command", bound=Callable[..., Any])
+state = {"verbose": False}
+
+RepoOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo",
+        help="The competition repository (default: the one holding the current "
+        "folder).",
+        file_okay=False,
+    ),
+]
+
+
+def handle_errors(command: Command) -> Command:
+    """Turn camino's errors into one paragraph on stderr and an exit code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except CaminoError as error:
+            _report(error)
+            raise typer.Exit(error.exit_code) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception:
+            err.print(
+                "[red]error:[/] camino itself failed; this is a bug. Please "
+                "report it with the traceback below."
+            )
+            err.print(traceback.format_exc(), markup=False, highlight=False)
+            raise typer.Exit(EXIT_BUG) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _report(error: CaminoError) -> None:
+    if state["verbose"] and error.__cause__ is not None:
+        err.print(
+            "".join(traceback.format_exception(error.__cause__)),
+            markup=False,
+            highlight=False,
+        )
+    if isinstance(error, SubmissionFailed):
+        err.print(f"[red]failed ({error.category}):[/] ", end="")
+        err.print(str(error), markup=False, highlight=False)
+        if error.log_tail.strip():
+            tail = error.log_tail if state["verbose"] else _last_lines(error.log_tail)
+            err.print("\n[dim]output of the model (last lines):[/]")
+            err.print(tail.rstrip(), markup=False, highlight=False)
+        return
+    err.print("[red]error:[/] ", end="")
+    err.print(str(error), markup=False, highlight=False)
+
+
+def _last_lines(text: str, count: int = 15) -> str:
+    return "\n".join(text.rstrip().splitlines()[-count:])
+
+
+def resolve_repo(repo: Path | None) -> Path:
+    from camino.playbook import find_repo
+
+    found = repo or find_repo(Path.cwd())
+    if found is None or not (found / "playbooks").is_dir():
+        raise CaminoError(
+            "no competition repository here: run inside one (a folder with "
+            "playbooks/) or pass --repo PATH"
+        )
+    return found.resolve()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and full logs.")
+    ] = False,
+) -> None:
+    state["verbose"] = verbose
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+
+
+@app.command()
+@handle_errors
+def init(
+    playbook: Annotated[str, typer.Option("--playbook", "-p", help="Playbook name.")],
+    folder: Annotated[
+        Path | None, typer.Argument(help="Where to create the model folder.")
+    ] = None,
+    repo: RepoOption = None,
+) -> None:
+    """Create a model folder from a playbook's template and public data."""
+    from camino.commands.init import init_model
+
+    destination = folder or Path(f"{playbook}-model")
+    init_model(resolve_repo(repo), playbook, destination)
+    out.print(f"Created {destination}/ for playbook {playbook}. Next:")
+    out.print(f"  cd {destination} && camino test")
+
+
+@app.command()
+@handle_errors
+def test(
+    folder: Annotated[Path, typer.Argument(help="The model folder.")] = Path("."),
+    repo: RepoOption = None,
+) -> None:
+    """Train on data/train.csv, score on data/validate.csv, print the metrics."""
+    from camino.commands.test import test_model
+
+    with err.status("training and predicting in a separate process..."):
+        report = test_model(folder, repo)
+    table = Table(title=f"{report.playbook.title}: public validation set")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    scores = report.assessment.scores
+    for metric in report.metrics:
+        value = scores.values.get(metric.name)
+        shown = (
+            "n/a: " + scores.problems[metric.name] if value is None else f"{value:.4f}"
+        )
+        arrow = "↑" if metric.greater_is_better else "↓"
+        table.add_row(f"{metric.display} {arrow}", shown)
+    table.add_row("train seconds", f"{report.assessment.train_seconds:.2f}")
+    table.add_row("predict seconds", f"{report.assessment.predict_seconds:.2f}")
+    table.add_row("validation rows", str(report.assessment.rows))
+    out.print(table)
+    if state["verbose"] and report.assessment.log.strip():
+        out.print(report.assessment.log, markup=False, highlight=False)
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    folder: Annotated[
+        Path, typer.Argument(help="submissions/<playbook>/<author>/<model>")
+    ],
+    repo: RepoOption = None,
+    force: Annotated[bool, typer.Option(help="Evaluate again even if scored.")] = False,
+) -> None:
+    """Score a submission on the internal data, record it, re-render the board."""
+    from camino.board import write_boards
+    from camino.commands.round import all_playbooks
+    from camino.evaluator.pipeline import evaluate as evaluate_submission
+
+    root = resolve_repo(repo)
+    with err.status(f"evaluating {folder}..."):
+        record, is_new = evaluate_submission(root, folder, force=force)
+    write_boards(root, all_playbooks(root))
+    _print_record(record, is_new)
+    if not record.scored:
+        raise typer.Exit(3)
+
+
+def _print_record(record: Any, is_new: bool) -> None:
+    from camino.board import format_score
+
+    prefix = "" if is_new else "(already evaluated) "
+    if not record.scored:
+        err.print(f"[red]{prefix}failed ({record.error['category']}):[/] ", end="")
+        err.print(record.error["message"], markup=False, highlight=False)
+        return
+    scores = ", ".join(
+        f"{metric['display']} {format_score(record.scores.get(metric['name']))}"
+        for metric in record.metrics
+    )
+    out.print(f"{prefix}{record.path}: {scores}; train {record.train_seconds:.2f} s")
+
+
+@app.command()
+@handle_errors
+def leaderboard(repo: RepoOption = None) -> None:
+    """Re-render leaderboard/README.md and leaderboard/<playbook>.md."""
+    from camino.board import write_boards
+    from camino.commands.round import all_playbooks
+
+    root = resolve_repo(repo)
+    for path in write_boards(root, all_playbooks(root)):
+        out.print(f"rendered {path.relative_to(root)}")
+
+
+@app.command(name="round")
+@handle_errors
+def round_(repo: RepoOption = None) -> None:
+    """Split every playbook, evaluate every submission, render the board."""
+    from camino.commands.round import run_round
+
+    root = resolve_repo(repo)
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("round", total=None)
+
+        def on_step(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        summary = run_round(root, on_step)
+    for record in summary.new + summary.reused:
+        _print_record(record, record in summary.new)
+    out.print(
+        f"{len(summary.new)} evaluated, {len(summary.reused)} already scored, "
+        f"{len(summary.failed)} failed; board: leaderboard/README.md"
+    )
+
+
+@playbook_app.command("split")
+@handle_errors
+def playbook_split(
+    name: Annotated[str, typer.Argument(help="Playbook name.")],
+    repo: RepoOption = None,
+) -> None:
+    """Build the public data and the internal part from the playbook's source."""
+    from camino.commands.split import split_playbook
+
+    summary = split_playbook(resolve_repo(repo), name)
+    sizes = ", ".join(f"{label} {rows}" for label, rows in summary.sizes.items())
+    out.print(f"{name}: {sizes} rows")
+
+
+def main() -> None:
+    app()

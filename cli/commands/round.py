@@ -1,0 +1,66 @@
+"""camino round: a whole competition round on this machine.
+
+Splits every bundled playbook, evaluates every submission under
+``submissions/`` on the internal data, and renders the board. Evaluations
+that already have a record are not run again, so a second round changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from camino.board import write_boards
+from camino.commands.split import split_playbook
+from camino.evaluator.pipeline import evaluate
+from camino.evaluator.results import Record
+from camino.playbook import Playbook, load_playbook
+
+# Told each step before it starts: (what, steps done, steps in all).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RoundSummary:
+    new: list[Record] = field(default_factory=list)
+    reused: list[Record] = field(default_factory=list)
+    boards: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Record]:
+        return [record for record in self.new + self.reused if not record.scored]
+
+
+def all_playbooks(repo: Path) -> list[Playbook]:
+    folders = sorted(path.parent for path in repo.glob("playbooks/*/playbook.yml"))
+    return [load_playbook(folder) for folder in folders]
+
+
+def submissions_of(repo: Path, playbook: str) -> list[Path]:
+    return sorted(
+        path.parent for path in repo.glob(f"submissions/{playbook}/*/*/meta.yml")
+    )
+
+
+def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
+    playbooks = all_playbooks(repo)
+    splits = [playbook for playbook in playbooks if playbook.source]
+    folders = [folder for p in playbooks for folder in submissions_of(repo, p.name)]
+    total = len(splits) + len(folders) + 1
+    tell = on_step or (lambda *_: None)
+    summary = RoundSummary()
+
+    for done, playbook in enumerate(splits):
+        tell(f"split {playbook.name}", done, total)
+        split_playbook(repo, playbook.name)
+
+    for done, folder in enumerate(folders, start=len(splits)):
+        tell(f"evaluate {folder.relative_to(repo)}", done, total)
+        record, is_new = evaluate(repo, folder)
+        (summary.new if is_new else summary.reused).append(record)
+
+    tell("render the board", total - 1, total)
+    summary.boards = write_boards(repo, playbooks)
+    return summary

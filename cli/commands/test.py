@@ -1,0 +1,85 @@
+"""camino test: train on the public data, score on the public validation set.
+
+Runs the model exactly as the server does (its own process, save and reload,
+the same checks) but on the data in the model folder, so most mistakes show up
+here with their logs, before a pull request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from camino.data import check_same_columns, read_table
+from camino.errors import SpecError
+from camino.evaluator.pipeline import Assessment, assess
+from camino.metrics import Metric, get_metric
+from camino.playbook import (
+    Meta,
+    Playbook,
+    find_repo,
+    load_meta,
+    load_playbook,
+    playbook_dir,
+)
+from camino.yamlfile import parse
+
+PLAYBOOK_COPY = Path(".camino") / "playbook.yml"
+
+
+@dataclass(frozen=True)
+class TestReport:
+    playbook: Playbook
+    metrics: list[Metric]
+    assessment: Assessment
+
+
+def test_model(model_dir: Path, repo: Path | None = None) -> TestReport:
+    meta = load_meta(model_dir)
+    playbook = find_playbook(model_dir, meta.playbook, repo)
+    metrics = chosen_metrics(playbook, meta)
+
+    target = [playbook.target]
+    train = read_table(
+        model_dir / "data" / "train.csv", name="data/train.csv", required=target
+    )
+    validate = read_table(
+        model_dir / "data" / "validate.csv", name="data/validate.csv", required=target
+    )
+    check_same_columns(train, validate, "data/train.csv", "data/validate.csv")
+
+    assessment = assess(model_dir, playbook, train, validate, metrics)
+    return TestReport(playbook, metrics, assessment)
+
+
+def find_playbook(model_dir: Path, name: str, repo: Path | None) -> Playbook:
+    """The playbook from the competition repo, else the copy made by init."""
+    repo = repo or find_repo(model_dir)
+    if repo is not None and (repo / "playbooks" / name).is_dir():
+        return load_playbook(playbook_dir(repo, name))
+    copy = model_dir / PLAYBOOK_COPY
+    if copy.is_file():
+        return parse(Playbook, copy, str(PLAYBOOK_COPY))
+    raise SpecError(
+        f"meta.yml: playbook {name!r} not found: this folder is not inside a "
+        "competition repository and has no .camino/playbook.yml (create model "
+        "folders with camino init, or pass --repo)"
+    )
+
+
+def chosen_metrics(playbook: Playbook, meta: Meta) -> list[Metric]:
+    """meta.yml may narrow the metrics shown; the playbook decides the rest."""
+    if not meta.metrics:
+        return playbook.metric_objects
+    known = {metric.name: metric for metric in playbook.metric_objects}
+    chosen = []
+    for index, entry in enumerate(meta.metrics):
+        name = get_metric(entry, playbook.task, where=f"meta.yml metrics[{index}]").name
+        if name not in known:
+            raise SpecError(
+                f"meta.yml: metrics[{index}] is {name!r}, which playbook "
+                f"{playbook.name!r} does not score; choose from {', '.join(known)}"
+            )
+        if known[name] not in chosen:
+            chosen.append(known[name])
+    return chosen

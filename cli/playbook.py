@@ -1,0 +1,168 @@
+"""The two files that configure a challenge: playbook.yml and meta.yml.
+
+``playbooks/<name>/playbook.yml`` is the maintainer's: task, target, the
+metrics that rank the board (the first one ranks), limits and where the
+internal data lives. ``meta.yml`` in a model folder is the participant's: which
+playbook it answers and the model's name. The playbook decides what is scored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from camino.errors import MetricError, SpecError
+from camino.metrics import Metric, get_metric
+from camino.yamlfile import parse
+
+Slug = Annotated[
+    StrictStr,
+    Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", description="lower-case name"),
+]
+MetricEntry = StrictStr | dict[str, Any]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(Strict):
+    train_seconds: float = Field(600, gt=0)
+    predict_seconds: float = Field(120, gt=0)
+    memory_mb: int = Field(2048, gt=0)
+    submissions_per_day: int = Field(5, gt=0)
+
+
+class Split(Strict):
+    """How ``camino playbook split`` cuts the source data, deterministically."""
+
+    seed: int = 0
+    public_fraction: float = Field(0.5, gt=0, lt=1)
+    validate_fraction: float = Field(0.3, gt=0, lt=1)
+
+
+class Playbook(Strict):
+    name: Slug
+    title: StrictStr
+    description: StrictStr = ""
+    task: Literal["classification", "regression"]
+    target: StrictStr
+    id: StrictStr | None = None
+    metrics: list[MetricEntry]
+    source: StrictStr | None = None
+    split: Split = Split()
+    limits: Limits = Limits()
+    internal: StrictStr | None = None
+    deadline: dt.date | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, ignored_types=(cached_property,)
+    )
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics_is_a_list(cls, value: Any) -> Any:
+        return _require_metric_list(value)
+
+    @model_validator(mode="after")
+    def _metrics_are_known(self) -> Playbook:
+        for index, entry in enumerate(self.metrics):
+            try:
+                get_metric(entry, self.task, where=f"metrics[{index}]")
+            except MetricError as error:
+                # pydantic only turns ValueError into a located schema error.
+                raise ValueError(str(error)) from None
+        names = [metric.name for metric in self.metric_objects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"metrics are listed twice: {names}")
+        return self
+
+    @cached_property
+    def metric_objects(self) -> list[Metric]:
+        return [get_metric(entry, self.task) for entry in self.metrics]
+
+    @property
+    def ranking_metric(self) -> Metric:
+        return self.metric_objects[0]
+
+    def internal_location(self, repo: Path) -> str:
+        """Where the internal data lives: a store URL or a folder under repo."""
+        return self.internal or str(repo / ".camino" / "internal" / self.name)
+
+
+class Meta(Strict):
+    """meta.yml of a model folder."""
+
+    playbook: Slug
+    name: Slug
+    description: StrictStr = ""
+    metrics: list[MetricEntry] | None = None
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics_is_a_list(cls, value: Any) -> Any:
+        return None if value is None else _require_metric_list(value)
+
+
+def _require_metric_list(value: Any) -> Any:
+    # `metrics: f1` would otherwise iterate as the metrics "f" and "1".
+    if isinstance(value, str):
+        raise ValueError(f"must be a list, e.g. [{value}, accuracy]")
+    if isinstance(value, list) and not value:
+        raise ValueError("needs at least one metric")
+    return value
+
+
+def load_playbook(folder: Path) -> Playbook:
+    """Read ``folder/playbook.yml``; the folder's name must match ``name``."""
+    path = folder / "playbook.yml"
+    display = _display(path)
+    playbook = parse(Playbook, path, display)
+    if playbook.name != folder.name:
+        raise SpecError(
+            f"{display}: name is {playbook.name!r} but the folder is "
+            f"{folder.name!r}; they must match"
+        )
+    return playbook
+
+
+def load_meta(model_dir: Path, name: str = "meta.yml") -> Meta:
+    return parse(Meta, model_dir / "meta.yml", name)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def find_repo(start: Path) -> Path | None:
+    """The competition repository holding ``start``: the nearest parent with
+    a ``playbooks/`` folder."""
+    for folder in [start.resolve(), *start.resolve().parents]:
+        if (folder / "playbooks").is_dir():
+            return folder
+    return None
+
+
+def playbook_dir(repo: Path, name: str) -> Path:
+    folder = repo / "playbooks" / name
+    if not (folder / "playbook.yml").is_file():
+        known = sorted(p.parent.name for p in repo.glob("playbooks/*/playbook.yml"))
+        raise SpecError(
+            f"unknown playbook {name!r}; the playbooks in {repo} are: "
+            f"{', '.join(known) or '(none)'}"
+        )
+    return folder

@@ -1,0 +1,356 @@
+"""Run one submission's Model inside its own process: train, save, reload, predict.
+
+This file is executed by the submission's interpreter (``python harness.py
+REQUEST``), possibly inside a sandbox, so it imports nothing from camino and
+only the standard library plus pandas and numpy, which every model needs.
+It never sees labels of the validation rows: the parent process scores.
+
+The request (JSON) names the items file and the output folder. On success the
+harness writes ``result.json`` with the predictions; on failure it writes
+``failure.json`` with the step that failed (import, init, train, save,
+predict, output), a message a student can act on, and the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import pickle
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.py"
+ARTIFACT = "model.pkl"
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, message: str, show_traceback: bool = True) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+        self.trace = traceback.format_exc() if show_traceback else ""
+
+
+def main(request_path: str) -> int:
+    request = json.loads(Path(request_path).read_text())
+    out = Path(request["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run(request)
+    except StepFailed as failure:
+        failure_record = {
+            "step": failure.step,
+            "message": failure.message,
+            "traceback": failure.trace,
+        }
+        _write_json(out / "failure.json", failure_record)
+        return 1
+    _write_json(out / "result.json", result)
+    return 0
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    model_class = load_model_class()
+    model = call("init", "Model()", model_class)
+    features, target = read_contract(model)
+
+    started = time.perf_counter()
+    call("train", "Model.train()", model.train)
+    train_seconds = time.perf_counter() - started
+
+    model = save_and_reload(model)
+
+    items = pd.read_csv(request["items"])
+    missing = [name for name in features if name not in items.columns]
+    if missing:
+        raise StepFailed(
+            "init",
+            f"model.py: Model.__init__ set self.X to columns that the data does "
+            f"not have: {', '.join(map(str, missing))}; the columns are: "
+            f"{', '.join(items.columns)}",
+            show_traceback=False,
+        )
+    items = items[features]
+
+    started = time.perf_counter()
+    predictions = predict(model, items)
+    predict_seconds = time.perf_counter() - started
+
+    if request.get("check_order", True):
+        check_row_order(model, items, predictions)
+
+    proba = predict_proba(model, items) if request.get("proba") else None
+    return {
+        "predictions": predictions,
+        "proba": proba,
+        "features": features,
+        "target": target,
+        "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds,
+    }
+
+
+def load_model_class() -> type:
+    path = Path(MODEL_FILE)
+    if not path.is_file():
+        raise StepFailed("import", "model.py is missing from the model folder", False)
+
+    # Each process runs one submission, so the plain name `model` cannot clash
+    # with another submission's, and pickles made by the participant's own
+    # `import model` load here unchanged.
+    sys.path.insert(0, os.getcwd())
+    spec = importlib.util.spec_from_file_location("model", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["model"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as error:
+        raise StepFailed(
+            "import", f"model.py could not be imported: {_describe(error)}"
+        ) from None
+
+    model_class = getattr(module, "Model", None)
+    if not isinstance(model_class, type):
+        raise StepFailed(
+            "import", "model.py defines no class named Model (class Model: ...)", False
+        )
+    return model_class
+
+
+def call(step: str, what: str, function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except StepFailed:
+        raise
+    except BaseException as error:
+        raise StepFailed(step, f"model.py: {what} failed: {_describe(error)}") from None
+
+
+def read_contract(model: Any) -> tuple[list[str], str]:
+    features = getattr(model, "X", None)
+    target = getattr(model, "y", None)
+    if isinstance(target, (list, tuple)) and len(target) == 1:
+        target = target[0]
+
+    if (
+        not isinstance(features, (list, tuple))
+        or not features
+        or not all(isinstance(name, str) for name in features)
+    ):
+        raise StepFailed(
+            "init",
+            "model.py: Model.__init__ must set self.X to a non-empty list of "
+            f"feature column names; it is {_short_repr(features)}",
+            False,
+        )
+    if not isinstance(target, str):
+        raise StepFailed(
+            "init",
+            "model.py: Model.__init__ must set self.y to the target column name; "
+            f"it is {_short_repr(target)}",
+            False,
+        )
+    if target in features:
+        raise StepFailed(
+            "init", f"model.py: self.X contains the target column {target!r}", False
+        )
+    return list(features), target
+
+
+def save_and_reload(model: Any) -> Any:
+    artifact = Path(ARTIFACT)
+    if artifact.exists():
+        artifact.unlink()
+
+    if callable(getattr(model, "save", None)):
+        call("save", "Model.save()", model.save)
+        if not artifact.is_file():
+            raise StepFailed(
+                "save", "model.py: Model.save() did not write model.pkl", False
+            )
+    else:
+        dump(model, artifact)
+
+    try:
+        with artifact.open("rb") as stream:
+            return pickle.load(stream)
+    except BaseException as error:
+        raise StepFailed(
+            "save", f"model.pkl could not be loaded back: {_describe(error)}"
+        ) from None
+
+
+def dump(model: Any, artifact: Path) -> None:
+    try:
+        with artifact.open("wb") as stream:
+            pickle.dump(model, stream)
+    except Exception as error:
+        culprit = _unpicklable_attribute(model)
+        where = f" (attribute self.{culprit})" if culprit else ""
+        raise StepFailed(
+            "save",
+            f"model.py: the Model cannot be pickled{where}: {_describe(error)}; "
+            "lambdas and local functions cannot be saved, use a module-level "
+            "function instead",
+        ) from None
+
+
+def _unpicklable_attribute(model: Any) -> str | None:
+    for name, value in vars(model).items():
+        try:
+            pickle.dumps(value)
+        except Exception:
+            return name
+    return None
+
+
+def predict(model: Any, items: Any) -> list[Any]:
+    answer = call("predict", "Model.predict(items)", model.predict, items.copy())
+    return to_list(answer, items, "Model.predict(items)")
+
+
+def check_row_order(model: Any, items: Any, predictions: list[Any]) -> None:
+    """Predict the rows again in reverse order; the answers must follow them."""
+    if len(items) < 2 or len(predictions) != len(items):
+        return
+    reverse = items.iloc[::-1]
+    answer = call("predict", "Model.predict(items)", model.predict, reverse.copy())
+    again = to_list(answer, reverse, "Model.predict(items)")
+    if not _same(again[::-1], predictions):
+        raise StepFailed(
+            "output",
+            "model.py: Model.predict(items) gave different answers when the same "
+            "rows came in another order; return one prediction per row of items, "
+            "in the order of items (do not sort or shuffle them)",
+            False,
+        )
+
+
+def predict_proba(model: Any, items: Any) -> dict[str, Any] | None:
+    if not callable(getattr(model, "predict_proba", None)):
+        return None
+    answer = call(
+        "predict", "Model.predict_proba(items)", model.predict_proba, items.copy()
+    )
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(answer, pd.DataFrame):
+        labels = [_plain(label) for label in answer.columns]
+        values = answer.to_numpy(dtype=float)
+    else:
+        labels = [_plain(label) for label in getattr(model, "classes_", [])]
+        values = np.asarray(answer, dtype=float)
+    if values.ndim != 2 or values.shape[0] != len(items):
+        raise StepFailed(
+            "output",
+            "model.py: Model.predict_proba(items) must return one row per item "
+            f"and one column per class; got shape {values.shape}",
+            False,
+        )
+    return {"labels": labels, "values": values.tolist()}
+
+
+def to_list(answer: Any, items: Any, what: str) -> list[Any]:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(answer, pd.DataFrame):
+        if answer.shape[1] != 1:
+            raise StepFailed(
+                "output",
+                f"model.py: {what} returned a table with {answer.shape[1]} columns; "
+                "return one value per row",
+                False,
+            )
+        answer = answer.iloc[:, 0]
+    if isinstance(answer, pd.Series):
+        answer = _realign(answer, items, what)
+    try:
+        values = np.asarray(answer, dtype=object).ravel().tolist()
+    except Exception as error:
+        raise StepFailed(
+            "output", f"model.py: {what} returned {type(answer).__name__}: {error}"
+        ) from None
+    if np.ndim(answer) > 1 and np.shape(answer)[1] != 1:
+        raise StepFailed(
+            "output",
+            f"model.py: {what} returned an array of shape {np.shape(answer)}; "
+            "return one value per row",
+            False,
+        )
+    return [_plain(value) for value in values]
+
+
+def _realign(answer: Any, items: Any, what: str) -> Any:
+    # A Series carries the index of the rows it answers: if the model reordered
+    # them, put them back rather than scoring row i against another row's label.
+    if answer.index.equals(items.index):
+        return answer
+    if len(answer) == len(items) and answer.index.sort_values().equals(
+        items.index.sort_values()
+    ):
+        return answer.reindex(items.index)
+    if len(answer) != len(items):
+        return answer
+    raise StepFailed(
+        "output",
+        f"model.py: {what} returned a pandas Series whose index does not match "
+        "the index of items; keep the index of items (or return a list)",
+        False,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value; numpy scalars become int/float/str/bool."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        with contextlib.suppress(ValueError, TypeError):
+            value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise StepFailed(
+        "output",
+        f"a prediction is of type {type(value).__name__} ({_short_repr(value)}); "
+        "predictions must be numbers or strings",
+        False,
+    )
+
+
+def _same(left: list[Any], right: list[Any]) -> bool:
+    for a, b in zip(left, right, strict=True):
+        if isinstance(a, float) and isinstance(b, float):
+            if not (
+                math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (a != a and b != b)
+            ):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

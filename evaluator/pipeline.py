@@ -1,0 +1,241 @@
+"""Evaluate one model folder: admit, run, check, score, record.
+
+``assess`` is the part that ``camino test`` (public data) and ``camino
+evaluate`` (internal data) share: run the model in its own process on a
+training table, predict the validation features, check the answers and score
+them. ``evaluate`` adds what the server does: the internal data, a record per
+evaluation and idempotence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from camino import __version__
+from camino.data import check_same_columns, read_table
+from camino.errors import SpecError, SubmissionFailed
+from camino.evaluator import process, runner, scoring
+from camino.evaluator.results import (
+    Record,
+    find_record,
+    fingerprint,
+    hash_folder,
+    now,
+    read_record,
+    write_record,
+)
+from camino.metrics import Metric
+from camino.playbook import Meta, Playbook, load_meta, load_playbook, playbook_dir
+from camino.stores import internal_data
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    scores: scoring.Scores
+    train_seconds: float
+    predict_seconds: float
+    rows: int
+    log: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Where a model folder sits in the competition repository."""
+
+    folder: Path
+    playbook: str
+    author: str
+    model: str
+
+    @property
+    def relative(self) -> str:
+        return f"submissions/{self.playbook}/{self.author}/{self.model}"
+
+
+def assess(
+    model_dir: Path,
+    playbook: Playbook,
+    train: pd.DataFrame,
+    validate: pd.DataFrame,
+    metrics: list[Metric] | None = None,
+    launcher: runner.Launcher | None = None,
+) -> Assessment:
+    """Train on ``train``, predict ``validate`` without its target, score."""
+    metrics = metrics or playbook.metric_objects
+    truth = validate[playbook.target]
+    items = validate.drop(columns=[playbook.target])
+    limits = process.Limits(
+        wall_seconds=playbook.limits.train_seconds + playbook.limits.predict_seconds,
+        memory_mb=playbook.limits.memory_mb,
+    )
+
+    result = runner.run_model(
+        model_dir,
+        train,
+        items,
+        limits,
+        want_proba=any(metric.needs_proba for metric in metrics),
+        launcher=launcher,
+    )
+    if result.target != playbook.target:
+        raise SubmissionFailed(
+            "init",
+            f"model.py: Model.__init__ sets self.y to {result.target!r}, but this "
+            f"playbook's target column is {playbook.target!r}",
+        )
+
+    predictions = scoring.check_predictions(result.predictions, truth, playbook.task)
+    scores = scoring.score(metrics, truth, predictions, result.proba)
+    return Assessment(
+        scores, result.train_seconds, result.predict_seconds, len(items), result.log
+    )
+
+
+def locate(repo: Path, model_dir: Path) -> Submission:
+    """Read the author and model from ``submissions/<playbook>/<author>/<model>``."""
+    folder = model_dir.resolve()
+    try:
+        parts = folder.relative_to((repo / "submissions").resolve()).parts
+    except ValueError:
+        parts = ()
+    if len(parts) != 3:
+        raise SpecError(
+            f"{model_dir}: a submission must be a folder "
+            f"submissions/<playbook>/<author>/<model>/ inside {repo}"
+        )
+    return Submission(folder, *parts)
+
+
+def check_meta(submission: Submission) -> Meta:
+    name = f"{submission.relative}/meta.yml"
+    meta = load_meta(submission.folder, name)
+    if meta.playbook != submission.playbook:
+        raise SpecError(
+            f"{name}: playbook is {meta.playbook!r} but the folder lies under "
+            f"submissions/{submission.playbook}/"
+        )
+    if meta.name != submission.model:
+        raise SpecError(
+            f"{name}: name is {meta.name!r} but the folder is named "
+            f"{submission.model!r}; they must match"
+        )
+    return meta
+
+
+def evaluate(
+    repo: Path,
+    model_dir: Path,
+    *,
+    force: bool = False,
+    launcher: runner.Launcher | None = None,
+) -> tuple[Record, bool]:
+    """Score a submission on the internal data and write its record.
+
+    Returns the record and whether it is new: an evaluation of the same files
+    on the same data under the same playbook is done once (``force`` redoes
+    it). A failing model gets a record with its error category; bad input
+    (meta.yml, layout, data) raises before anything is written.
+    """
+    submission = locate(repo, model_dir)
+    check_meta(submission)
+    playbook = load_playbook(playbook_dir(repo, submission.playbook))
+    train, validate = load_internal(repo, playbook)
+
+    key = evaluation_key(submission, playbook, train, validate)
+    existing = find_record(
+        repo, playbook.name, submission.author, submission.model, key
+    )
+    if existing.is_file() and not force:
+        return read_record(existing), False
+
+    record = _new_record(submission, playbook, key, train, validate)
+    try:
+        assessment = assess(
+            submission.folder, playbook, train, validate, launcher=launcher
+        )
+    except SubmissionFailed as failure:
+        # The step and message are the model's own words; the full log stays
+        # out of the record because it may print internal rows.
+        record.status = "failed"
+        record.error = {"category": failure.category, "message": str(failure)}
+    else:
+        record.status = "scored"
+        record.scores = assessment.scores.values
+        record.score_problems = assessment.scores.problems
+        record.train_seconds = round(assessment.train_seconds, 4)
+        record.predict_seconds = round(assessment.predict_seconds, 4)
+    write_record(repo, record)
+    return record, True
+
+
+def load_internal(repo: Path, playbook: Playbook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    folder = internal_data(playbook.internal_location(repo), playbook.name)
+    target = [playbook.target]
+    train = read_table(
+        folder / "train.csv",
+        name=f"internal {playbook.name}/train.csv",
+        required=target,
+    )
+    validate = read_table(
+        folder / "validate.csv",
+        name=f"internal {playbook.name}/validate.csv",
+        required=target,
+    )
+    check_same_columns(train, validate, "internal train.csv", "internal validate.csv")
+    return train, validate
+
+
+def evaluation_key(
+    submission: Submission,
+    playbook: Playbook,
+    train: pd.DataFrame,
+    validate: pd.DataFrame,
+) -> str:
+    files = hash_folder(submission.folder, runner.SKIPPED)
+    parts = [
+        files.encode(),
+        data_version(train, validate).encode(),
+        playbook.model_dump_json().encode(),
+    ]
+    return fingerprint(parts)[:12]
+
+
+def data_version(train: pd.DataFrame, validate: pd.DataFrame) -> str:
+    frames = [frame.to_csv(index=False).encode() for frame in (train, validate)]
+    return fingerprint(frames)[:16]
+
+
+def _new_record(
+    submission: Submission,
+    playbook: Playbook,
+    key: str,
+    train: pd.DataFrame,
+    validate: pd.DataFrame,
+) -> Record:
+    return Record(
+        playbook=playbook.name,
+        author=submission.author,
+        model=submission.model,
+        path=submission.relative,
+        key=key,
+        status="pending",
+        metrics=[
+            {
+                "name": m.name,
+                "display": m.display,
+                "greater_is_better": m.greater_is_better,
+            }
+            for m in playbook.metric_objects
+        ],
+        rows=len(validate),
+        submission_hash=hash_folder(submission.folder, runner.SKIPPED)[:16],
+        data_version=data_version(train, validate),
+        camino_version=__version__,
+        evaluated_at=now(),
+    )
