@@ -79,6 +79,8 @@ def _report(error: CaminoError) -> None:
             highlight=False,
         )
     if isinstance(error, SubmissionFailed):
+        if state["verbose"] and error.trace:
+            err.print(error.trace.rstrip(), markup=False, highlight=False)
         err.print(f"[red]failed ({error.category}):[/] ", end="")
         err.print(str(error), markup=False, highlight=False)
         if error.log_tail.strip():

@@ -42,7 +42,10 @@ class SubmissionFailed(CaminoError):
 
     exit_code = EXIT_SUBMISSION_FAILED
 
-    def __init__(self, category: str, message: str, log_tail: str = "") -> None:
+    def __init__(
+        self, category: str, message: str, log_tail: str = "", trace: str = ""
+    ) -> None:
         super().__init__(message)
         self.category = category
         self.log_tail = log_tail
+        self.trace = trace

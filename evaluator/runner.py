@@ -115,7 +115,9 @@ def _read_result(
 
     failure = _load(out / "failure.json")
     if failure:
-        raise SubmissionFailed(failure["step"], failure["message"], outcome.output)
+        raise SubmissionFailed(
+            failure["step"], failure["message"], outcome.output, failure["traceback"]
+        )
 
     result = _load(out / "result.json")
     if outcome.returncode != 0 or result is None:

@@ -80,7 +80,9 @@ def _check_labels(predictions: Sequence[Any], truth: pd.Series) -> np.ndarray:
             f"{', '.join(map(str, sorted(labels, key=str)))} (did you forget "
             "to decode class indices back to labels?)",
         )
-    return np.asarray(normalised, dtype=object)
+    # scikit-learn reads an object array of ints as an "unknown" target type.
+    dtype = truth.dtype if pd.api.types.is_integer_dtype(truth.dtype) else object
+    return np.asarray(normalised, dtype=dtype)
 
 
 def _as_label(value: Any, dtype: Any) -> Any:

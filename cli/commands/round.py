@@ -14,7 +14,7 @@ from pathlib import Path
 
 from camino.board import write_boards
 from camino.commands.split import split_playbook
-from camino.evaluator.pipeline import evaluate
+from camino.evaluator.pipeline import check_meta, evaluate, locate
 from camino.evaluator.results import Record
 from camino.playbook import Playbook, load_playbook
 
@@ -51,6 +51,11 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
     total = len(splits) + len(folders) + 1
     tell = on_step or (lambda *_: None)
     summary = RoundSummary()
+
+    # Admit every folder before running any: a typo in one meta.yml should
+    # stop the round before it has written a single record.
+    for folder in folders:
+        check_meta(locate(repo, folder))
 
     for done, playbook in enumerate(splits):
         tell(f"split {playbook.name}", done, total)

@@ -59,7 +59,14 @@ def find_playbook(model_dir: Path, name: str, repo: Path | None) -> Playbook:
         return load_playbook(playbook_dir(repo, name))
     copy = model_dir / PLAYBOOK_COPY
     if copy.is_file():
-        return parse(Playbook, copy, str(PLAYBOOK_COPY))
+        playbook = parse(Playbook, copy, str(PLAYBOOK_COPY))
+        if playbook.name != name:
+            raise SpecError(
+                f"meta.yml: playbook is {name!r}, but this folder was made for "
+                f"{playbook.name!r} ({PLAYBOOK_COPY}); fix meta.yml, or run "
+                "camino test inside the competition repository"
+            )
+        return playbook
     raise SpecError(
         f"meta.yml: playbook {name!r} not found: this folder is not inside a "
         "competition repository and has no .camino/playbook.yml (create model "
