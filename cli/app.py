@@ -143,6 +143,8 @@ def test(
     repo: RepoOption = None,
 ) -> None:
     """Train on data/train.csv, score on data/validate.csv, print the metrics."""
+    import pandas as pd
+
     from camino.commands.test import test_model
 
     with err.status("training and predicting in a separate process..."):
@@ -150,16 +152,15 @@ def test(
     table = Table(title=f"{report.playbook.title}: public validation set")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    scores = report.assessment.scores
-    for metric in report.metrics:
-        value = scores.values.get(metric.name)
-        shown = (
-            "n/a: " + scores.problems[metric.name] if value is None else f"{value:.4f}"
-        )
-        arrow = "↑" if metric.greater_is_better else "↓"
-        table.add_row(f"{metric.display} {arrow}", shown)
-    table.add_row("train seconds", f"{report.assessment.train_seconds:.2f}")
-    table.add_row("predict seconds", f"{report.assessment.predict_seconds:.2f}")
+    arrows = {"higher": " ↑", "lower": " ↓", "": ""}
+    for name, row in report.to_frame().iterrows():
+        if not row["better"]:  # a timing, in seconds
+            shown = f"{row['value']:.2f}"
+        elif pd.isna(row["value"]):
+            shown = f"n/a: {row['note']}"
+        else:
+            shown = f"{row['value']:.4f}"
+        table.add_row(f"{name}{arrows[row['better']]}", shown)
     table.add_row("validation rows", str(report.assessment.rows))
     out.print(table)
     if state["verbose"] and report.assessment.log.strip():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 
 from camino.errors import SpecError
 from camino.evaluator.results import Record, load_records, write_text_atomic
@@ -150,3 +151,17 @@ def write_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             write_text_atomic(path, text)
     return list(pages)
+
+
+def board_frame(board: Board) -> pd.DataFrame:
+    """The board as a table: rank, author, model, one column per metric."""
+    rows = []
+    for row in board.rows:
+        entry = {"rank": row.rank, "author": row.record.author}
+        entry["model"] = row.record.model
+        for metric in board.playbook.metric_objects:
+            entry[metric.display] = row.record.scores.get(metric.name)
+        entry["train_seconds"] = row.record.train_seconds
+        entry["evaluated_at"] = row.record.evaluated_at
+        rows.append(entry)
+    return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from camino.data import check_same_columns, read_table
 from camino.errors import SpecError
 from camino.evaluator.pipeline import Assessment, assess
@@ -32,6 +34,27 @@ class TestReport:
     playbook: Playbook
     metrics: list[Metric]
     assessment: Assessment
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric, then the timings; ``note`` says why a metric
+        has no value."""
+        scores = self.assessment.scores
+        rows = [
+            {
+                "value": scores.values.get(metric.name),
+                "better": "higher" if metric.greater_is_better else "lower",
+                "note": scores.problems.get(metric.name, ""),
+            }
+            for metric in self.metrics
+        ]
+        rows += [
+            {"value": self.assessment.train_seconds, "better": "", "note": ""},
+            {"value": self.assessment.predict_seconds, "better": "", "note": ""},
+        ]
+        index = [m.display for m in self.metrics] + ["train seconds", "predict seconds"]
+        frame = pd.DataFrame(rows, index=pd.Index(index, name="metric"))
+        frame.attrs.update(playbook=self.playbook.name, rows=self.assessment.rows)
+        return frame
 
 
 def test_model(model_dir: Path, repo: Path | None = None) -> TestReport:
