@@ -191,7 +191,7 @@ def evaluate(
 
 
 def _print_record(record: Any, is_new: bool) -> None:
-    from camino.board import format_score
+    from camino.board import format_score, format_seconds
 
     prefix = "" if is_new else "(already evaluated) "
     if not record.scored:
@@ -202,7 +202,8 @@ def _print_record(record: Any, is_new: bool) -> None:
         f"{metric['display']} {format_score(record.scores.get(metric['name']))}"
         for metric in record.metrics
     )
-    out.print(f"{prefix}{record.path}: {scores}; train {record.train_seconds:.2f} s")
+    seconds = format_seconds(record.train_seconds)
+    out.print(f"{prefix}{record.path}: {scores}; train {seconds} s")
 
 
 @app.command()
@@ -232,12 +233,62 @@ def round_(repo: RepoOption = None) -> None:
             progress.update(task, description=what, completed=done, total=total)
 
         summary = run_round(root, on_step)
-    for record in summary.new + summary.reused:
+    for record in summary.new + summary.reused + summary.ensembles:
         _print_record(record, record in summary.new)
+    for note in summary.notes:
+        _note(note)
     out.print(
         f"{len(summary.new)} evaluated, {len(summary.reused)} already scored, "
-        f"{len(summary.failed)} failed; board: leaderboard/README.md"
+        f"{len(summary.failed)} failed, {len(summary.ensembles)} ensembles; "
+        "board: leaderboard/README.md"
     )
+
+
+@app.command(name="compile")
+@handle_errors
+def compile_(
+    playbook: Annotated[
+        list[str] | None,
+        typer.Option("--playbook", "-p", help="Playbook name (default: all)."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Best models taken per metric.")] = 5,
+    voting: Annotated[
+        str, typer.Option(help="hard, soft, or auto (soft when every member can).")
+    ] = "hard",
+    weighted: Annotated[
+        bool, typer.Option(help="Weight members by their ranking score.")
+    ] = False,
+    refit: Annotated[
+        bool, typer.Option(help="Retrain members instead of reusing them.")
+    ] = False,
+    repo: RepoOption = None,
+) -> None:
+    """Build a voting ensemble of each playbook's best submissions."""
+    from camino.board import write_boards, write_ensemble_page
+    from camino.commands.round import all_playbooks
+    from camino.evaluator.compile import Options, compile_playbook
+
+    root = resolve_repo(repo)
+    options = Options(top=top, voting=voting, weighted=weighted, refit=refit)
+    playbooks = all_playbooks(root)
+    unknown = set(playbook or []) - {p.name for p in playbooks}
+    if unknown:
+        raise CaminoError(
+            f"unknown playbook {', '.join(sorted(unknown))}; the playbooks are: "
+            f"{', '.join(p.name for p in playbooks)}"
+        )
+
+    for spec in [p for p in playbooks if not playbook or p.name in playbook]:
+        with err.status(f"compiling {spec.name}..."):
+            outcome = compile_playbook(root, spec, options, note=_note)
+        if outcome.record is not None:
+            write_ensemble_page(root, spec, outcome.record)
+            _print_record(outcome.record, outcome.is_new)
+    write_boards(root, playbooks)
+
+
+def _note(text: str) -> None:
+    err.print(f"[dim]note:[/] {text}", highlight=False)
 
 
 @playbook_app.command("split")

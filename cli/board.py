@@ -131,6 +131,7 @@ def _environment(repo: Path) -> jinja2.Environment:
         autoescape=False,
     )
     environment.filters["seconds"] = format_seconds
+    environment.filters["score"] = format_score
     environment.filters["direction"] = direction
     environment.filters["cell"] = _escape_cell
     environment.filters["urlpath"] = urllib.parse.quote
@@ -165,3 +166,31 @@ def board_frame(board: Board) -> pd.DataFrame:
         entry["evaluated_at"] = row.record.evaluated_at
         rows.append(entry)
     return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()
+
+
+def write_ensemble_page(repo: Path, playbook: Playbook, record: Record) -> Path:
+    """``leaderboard/ensembles/<playbook>.md``: members, their contribution
+    (the ensemble's score without each) and how often they agree."""
+    details = record.details
+    weights = details.get("weights") or [None] * len(details["members"])
+    members = [
+        {"name": name, "score": score, "without": without, "weight": weight}
+        for name, score, without, weight in zip(
+            details["members"],
+            details["member_scores"],
+            details["without"],
+            weights,
+            strict=True,
+        )
+    ]
+    text = _render(
+        _environment(repo),
+        "ensemble.md.j2",
+        playbook=playbook,
+        record=record,
+        members=members,
+    )
+    path = repo / "leaderboard" / "ensembles" / f"{playbook.name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, text)
+    return path

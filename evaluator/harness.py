@@ -42,7 +42,10 @@ def main(request_path: str) -> int:
     out = Path(request["out"])
     out.mkdir(parents=True, exist_ok=True)
     try:
-        result = run(request)
+        if request.get("mode") == "predict":
+            result = predict_saved(request)
+        else:
+            result = run(request)
     except StepFailed as failure:
         failure_record = {
             "step": failure.step,
@@ -56,8 +59,7 @@ def main(request_path: str) -> int:
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    import pandas as pd
-
+    """Train, save, reload the pickle, and answer with the reloaded model."""
     model_class = load_model_class()
     model = call("init", "Model()", model_class)
     features, target = read_contract(model)
@@ -67,6 +69,27 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     train_seconds = time.perf_counter() - started
 
     model = save_and_reload(model)
+    answers = answer(model, features, request)
+    return {
+        **answers,
+        "features": features,
+        "target": target,
+        "train_seconds": train_seconds,
+    }
+
+
+def predict_saved(request: dict[str, Any]) -> dict[str, Any]:
+    """Answer with a model trained earlier, loaded from its pickle."""
+    load_model_class()  # the pickle refers to classes of the module `model`
+    model = load_artifact(Path(request["artifact"]))
+    features, target = read_contract(model)
+    answers = answer(model, features, request)
+    return {**answers, "features": features, "target": target, "train_seconds": 0.0}
+
+
+def answer(model: Any, features: list[str], request: dict[str, Any]) -> dict[str, Any]:
+    """Predict the request's items (and their probabilities when asked)."""
+    import pandas as pd
 
     items = pd.read_csv(request["items"])
     missing = [name for name in features if name not in items.columns]
@@ -91,9 +114,6 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "predictions": predictions,
         "proba": proba,
-        "features": features,
-        "target": target,
-        "train_seconds": train_seconds,
         "predict_seconds": predict_seconds,
     }
 
@@ -178,13 +198,16 @@ def save_and_reload(model: Any) -> Any:
             )
     else:
         dump(model, artifact)
+    return load_artifact(artifact)
 
+
+def load_artifact(artifact: Path) -> Any:
     try:
         with artifact.open("rb") as stream:
             return pickle.load(stream)
-    except BaseException as error:
+    except BaseException as error:  # any failure here is the model's
         raise StepFailed(
-            "save", f"model.pkl could not be loaded back: {_describe(error)}"
+            "save", f"{artifact.name} could not be loaded back: {_describe(error)}"
         ) from None
 
 

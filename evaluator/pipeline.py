@@ -65,6 +65,7 @@ def assess(
     validate: pd.DataFrame,
     metrics: list[Metric] | None = None,
     launcher: runner.Launcher | None = None,
+    keep_artifact: Path | None = None,
 ) -> Assessment:
     """Train on ``train``, predict ``validate`` without its target, score."""
     metrics = metrics or playbook.metric_objects
@@ -82,6 +83,7 @@ def assess(
         limits,
         want_proba=any(metric.needs_proba for metric in metrics),
         launcher=launcher,
+        keep_artifact=keep_artifact,
     )
     if result.target != playbook.target:
         raise SubmissionFailed(
@@ -157,7 +159,12 @@ def evaluate(
     record = _new_record(submission, playbook, key, train, validate)
     try:
         assessment = assess(
-            submission.folder, playbook, train, validate, launcher=launcher
+            submission.folder,
+            playbook,
+            train,
+            validate,
+            launcher=launcher,
+            keep_artifact=artifact_dir(repo, record) / "model.pkl",
         )
     except SubmissionFailed as failure:
         # The step and message are the model's own words; the full log stays
@@ -172,6 +179,12 @@ def evaluate(
         record.predict_seconds = round(assessment.predict_seconds, 4)
     write_record(repo, record)
     return record, True
+
+
+def artifact_dir(repo: Path, record: Record) -> Path:
+    """The private folder of one evaluation's artifacts (its trained pickle)."""
+    stem = Path(record.file_name).stem
+    return repo / ".camino" / "artifacts" / record.playbook / stem
 
 
 def load_internal(repo: Path, playbook: Playbook) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -42,6 +42,10 @@ class Record:
     data_version: str = ""
     camino_version: str = ""
     evaluated_at: str = ""
+    # "submission", or "ensemble" for a row that camino compile made.
+    kind: str = "submission"
+    # What a kind of row needs beyond scores, e.g. an ensemble's members.
+    details: dict[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA
 
     @property

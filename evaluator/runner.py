@@ -53,16 +53,47 @@ def run_model(
     want_proba: bool = False,
     python: str = sys.executable,
     launcher: Launcher | None = None,
+    keep_artifact: Path | None = None,
 ) -> RunResult:
     """Train ``model_dir``'s Model on ``train`` and predict ``items``.
 
-    Raises SubmissionFailed with the step that failed (import, init, train,
-    save, predict, output, timeout, memory).
+    ``keep_artifact``: where to copy the trained model.pkl. Raises
+    SubmissionFailed with the step that failed (import, init, train, save,
+    predict, output, timeout, memory).
     """
     launch = launcher or _plain_launcher
     with _work_dir(model_dir) as work:
         write_table(train, work / "data" / "train.csv")
-        request = _write_request(work, items, want_proba)
+        request = _write_request(work, items, {"proba": want_proba})
+        outcome = launch([python, str(HARNESS), str(request)], work, limits)
+        result = _read_result(work, outcome, limits)
+        if keep_artifact is not None:
+            keep_artifact.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(work / "model.pkl", keep_artifact)
+        return result
+
+
+def predict_saved(
+    model_dir: Path,
+    artifact: Path,
+    items: pd.DataFrame,
+    limits: process.Limits,
+    *,
+    want_proba: bool = False,
+    python: str = sys.executable,
+    launcher: Launcher | None = None,
+) -> RunResult:
+    """Predict ``items`` with a model trained earlier (its model.pkl).
+
+    The pickle is loaded only in the child process, next to the submission's
+    model.py, because unpickling runs the submission's code.
+    """
+    launch = launcher or _plain_launcher
+    with _work_dir(model_dir) as work:
+        shutil.copy2(artifact, work / ".camino-artifact.pkl")
+        options = {"proba": want_proba, "mode": "predict"}
+        options["artifact"] = str(work / ".camino-artifact.pkl")
+        request = _write_request(work, items, options)
         outcome = launch([python, str(HARNESS), str(request)], work, limits)
         return _read_result(work, outcome, limits)
 
@@ -87,14 +118,14 @@ def _work_dir(model_dir: Path) -> Iterator[Path]:
         yield work
 
 
-def _write_request(work: Path, items: pd.DataFrame, want_proba: bool) -> Path:
+def _write_request(work: Path, items: pd.DataFrame, options: dict[str, Any]) -> Path:
     control = work / ".camino"
     control.mkdir()
     write_table(items, control / "items.csv")
     request = {
         "items": str(control / "items.csv"),
         "out": str(control / "out"),
-        "proba": want_proba,
+        **options,
     }
     path = control / "request.json"
     path.write_text(json.dumps(request))

@@ -41,12 +41,15 @@ def test_a_round_ranks_every_playbook_and_a_second_round_changes_nothing(
         page = (repo / "leaderboard" / f"{name}.md").read_text()
         assert f"({name}.md)" in index
         assert "| 1 |" in page and "train s" in page
-        records = list((repo / "leaderboard" / "results" / name).glob("*.json"))
-        assert len(records) == len(submissions_of(repo, name))
-        for path in records:
-            record = json.loads(path.read_text())
+        paths = (repo / "leaderboard" / "results" / name).glob("*.json")
+        records = [json.loads(path.read_text()) for path in paths]
+        kinds = [record["kind"] for record in records]
+        assert kinds.count("submission") == len(submissions_of(repo, name))
+        assert kinds.count("ensemble") <= 1
+        for record in records:
             assert record["status"] == "scored"
             assert record["train_seconds"] is not None
+    assert len(first.ensembles) >= 2  # playbooks whose members differ enough
 
 
 def test_a_bad_meta_file_stops_before_any_record_or_board(with_examples: Path) -> None:

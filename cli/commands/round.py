@@ -1,7 +1,8 @@
 """camino round: a whole competition round on this machine.
 
 Splits every bundled playbook, evaluates every submission under
-``submissions/`` on the internal data, and renders the board. Evaluations
+``submissions/`` on the internal data, compiles each playbook's ensemble of
+its best submissions, and renders the board. Evaluations
 that already have a record are not run again, so a second round changes
 nothing.
 """
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camino.board import write_boards
+from camino.board import write_boards, write_ensemble_page
 from camino.commands.split import split_playbook
+from camino.evaluator.compile import compile_playbook
 from camino.evaluator.pipeline import check_meta, evaluate, locate
 from camino.evaluator.results import Record
 from camino.playbook import Playbook, load_playbook
@@ -26,6 +28,8 @@ Progress = Callable[[str, int, int], None]
 class RoundSummary:
     new: list[Record] = field(default_factory=list)
     reused: list[Record] = field(default_factory=list)
+    ensembles: list[Record] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     boards: list[Path] = field(default_factory=list)
 
     @property
@@ -48,7 +52,7 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
     playbooks = all_playbooks(repo)
     splits = [playbook for playbook in playbooks if playbook.source]
     folders = [folder for p in playbooks for folder in submissions_of(repo, p.name)]
-    total = len(splits) + len(folders) + 1
+    total = len(splits) + len(folders) + len(playbooks) + 1
     tell = on_step or (lambda *_: None)
     summary = RoundSummary()
 
@@ -65,6 +69,13 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
         tell(f"evaluate {folder.relative_to(repo)}", done, total)
         record, is_new = evaluate(repo, folder)
         (summary.new if is_new else summary.reused).append(record)
+
+    for done, playbook in enumerate(playbooks, start=len(splits) + len(folders)):
+        tell(f"compile {playbook.name}", done, total)
+        outcome = compile_playbook(repo, playbook, note=summary.notes.append)
+        if outcome.record is not None:
+            write_ensemble_page(repo, playbook, outcome.record)
+            summary.ensembles.append(outcome.record)
 
     tell("render the board", total - 1, total)
     summary.boards = write_boards(repo, playbooks)
