@@ -81,13 +81,17 @@ def export(
     path: str | Path,
     features: Sequence[str] | None = None,
     repo: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a model folder whose model.py rebuilds ``estimator``.
 
     ``features`` defaults to the columns the estimator was fitted on, or else
     every column of the public training data except the target. The folder's
     requirements.txt pins the installed versions of what the estimator uses.
+    ``overwrite`` replaces an earlier export at ``path`` (re-running a cell).
     """
     from camino.commands.export import export_estimator
 
-    return export_estimator(estimator, playbook, Path(path), _repo(repo), features)
+    return export_estimator(
+        estimator, playbook, Path(path), _repo(repo), features, overwrite=overwrite
+    )

@@ -1,13 +1,12 @@
-"""The camino command line: typer declarations only; each verb's logic lives
-in its own module and can be called without typer.
-
-Exit codes: 0 success, 1 a fault in camino (a bug), 2 bad input (a file,
-field or option you can fix), 3 the submission's own code failed.
+"""The camino command line. This module only declares the commands; each
+verb's logic lives in camino.commands or camino.evaluator and can be called
+without typer.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -21,8 +20,18 @@ from rich.table import Table
 
 from camino.errors import EXIT_BUG, CaminoError, SubmissionFailed
 
+HELP = """camino: machine-learning challenges in a Git repository that scores
+itself.
+
+Participants: camino init, camino test, then a pull request with the folder.
+Maintainers: camino playbook split, camino round, camino compile.
+
+Exit codes: 0 success, 1 a fault in camino (a bug), 2 bad input (a file,
+field or option you can fix), 3 the submission's own code failed.
+"""
+
 app = typer.Typer(
-    help=__doc__,
+    help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -237,11 +246,16 @@ def round_(repo: RepoOption = None) -> None:
         _print_record(record, record in summary.new)
     for note in summary.notes:
         _note(note)
+    for _, reason in summary.skipped:
+        err.print("[red]skipped:[/] ", end="")
+        err.print(reason, markup=False, highlight=False)
     out.print(
-        f"{len(summary.new)} evaluated, {len(summary.reused)} already scored, "
-        f"{len(summary.failed)} failed, {len(summary.ensembles)} ensembles; "
-        "board: leaderboard/README.md"
+        f"{len(summary.new)} evaluated, {len(summary.reused)} already evaluated, "
+        f"{len(summary.failed)} failed, {len(summary.skipped)} skipped, "
+        f"{len(summary.ensembles)} ensembles; board: leaderboard/README.md"
     )
+    if summary.skipped:
+        raise typer.Exit(2)
 
 
 @app.command(name="compile")
@@ -306,4 +320,8 @@ def playbook_split(
 
 
 def main() -> None:
-    app()
+    # --verbose is global, but people type it after the command too.
+    arguments = sys.argv[1:]
+    flags = [a for a in arguments if a in ("--verbose", "-v")]
+    rest = [a for a in arguments if a not in ("--verbose", "-v")]
+    app(args=flags[:1] + rest)

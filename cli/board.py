@@ -163,6 +163,7 @@ def board_frame(board: Board) -> pd.DataFrame:
         for metric in board.playbook.metric_objects:
             entry[metric.display] = row.record.scores.get(metric.name)
         entry["train_seconds"] = row.record.train_seconds
+        entry["predict_seconds"] = row.record.predict_seconds
         entry["evaluated_at"] = row.record.evaluated_at
         rows.append(entry)
     return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()

@@ -281,7 +281,9 @@ def _check_delimiter(header: list[str], shown: str) -> None:
         if mark in header[0]:
             raise DataError(
                 f"{shown}: 1 column detected; the header contains {label} — "
-                f"expected ',' as the delimiter (and '.' as the decimal mark)"
+                f"expected ',' as the delimiter (and '.' as the decimal mark); in "
+                "Excel save as 'CSV UTF-8 (comma delimited)', in pandas use "
+                "to_csv(path, index=False)"
             )
 
 

@@ -9,11 +9,13 @@ playbook it answers and the model's name. The playbook decides what is scored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,10 +28,19 @@ from camino.errors import MetricError, SpecError
 from camino.metrics import Metric, get_metric
 from camino.yamlfile import parse
 
-Slug = Annotated[
-    StrictStr,
-    Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", description="lower-case name"),
-]
+SLUG_RULE = (
+    "must be lower-case letters, digits, '.', '_' or '-' (up to 64, starting "
+    "with a letter or digit), e.g. my-model"
+)
+
+
+def _slug(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", value):
+        raise ValueError(SLUG_RULE)
+    return value
+
+
+Slug = Annotated[StrictStr, AfterValidator(_slug)]
 MetricEntry = StrictStr | dict[str, Any]
 
 

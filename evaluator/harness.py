@@ -19,6 +19,7 @@ import json
 import math
 import os
 import pickle
+import signal
 import sys
 import time
 import traceback
@@ -39,6 +40,7 @@ class StepFailed(Exception):
 
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
+    LIMITS.update(request.get("limits", {}))
     out = Path(request["out"])
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -145,13 +147,41 @@ def load_model_class() -> type:
     return model_class
 
 
+class StepTimeout(BaseException):
+    """Raised in the model's code when its step runs past its time limit."""
+
+
+# Seconds each step may take, from the request; None means no limit here
+# (the parent's wall clock still applies).
+LIMITS: dict[str, float | None] = {"train": None, "predict": None}
+
+
 def call(step: str, what: str, function: Any, *args: Any) -> Any:
+    limit = LIMITS.get(step)
+    _alarm(limit)
     try:
         return function(*args)
     except StepFailed:
         raise
+    except StepTimeout:
+        raise StepFailed(
+            "timeout", f"model.py: {what} exceeded its time limit of {limit:g} s", False
+        ) from None
     except BaseException as error:
         raise StepFailed(step, f"model.py: {what} failed: {_describe(error)}") from None
+    finally:
+        _alarm(None)
+
+
+def _alarm(seconds: float | None) -> None:
+    def expire(*_: Any) -> None:
+        raise StepTimeout
+
+    if seconds is None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def read_contract(model: Any) -> tuple[list[str], str]:
@@ -286,6 +316,10 @@ def to_list(answer: Any, items: Any, what: str) -> list[Any]:
     import numpy as np
     import pandas as pd
 
+    if answer is None:
+        raise StepFailed(
+            "output", f"model.py: {what} returned None; did you forget return?", False
+        )
     if isinstance(answer, pd.DataFrame):
         if answer.shape[1] != 1:
             raise StepFailed(
@@ -361,7 +395,22 @@ def _same(left: list[Any], right: list[Any]) -> bool:
 
 def _describe(error: BaseException) -> str:
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    described = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return described + _where(error)
+
+
+def _where(error: BaseException) -> str:
+    """ " (model.py line 12)": the last line of the participant's own code."""
+    here = os.getcwd()
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename.startswith(here + os.sep)
+    ]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" ({os.path.relpath(last.filename, here)} line {last.lineno})"
 
 
 def _short_repr(value: Any) -> str:

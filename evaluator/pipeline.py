@@ -34,6 +34,8 @@ from camino.stores import internal_data
 
 log = logging.getLogger(__name__)
 
+STARTUP_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -71,8 +73,15 @@ def assess(
     metrics = metrics or playbook.metric_objects
     truth = validate[playbook.target]
     items = validate.drop(columns=[playbook.target])
+    steps = {
+        "train": playbook.limits.train_seconds,
+        "predict": playbook.limits.predict_seconds,
+    }
+    # Each step is timed inside the child; the wall clock is the backstop for
+    # a model that swallows the alarm: start-up, train, and predict twice (the
+    # row-order check), with a margin for loading libraries.
     limits = process.Limits(
-        wall_seconds=playbook.limits.train_seconds + playbook.limits.predict_seconds,
+        wall_seconds=steps["train"] + 2 * steps["predict"] + STARTUP_SECONDS,
         memory_mb=playbook.limits.memory_mb,
     )
 
@@ -84,6 +93,7 @@ def assess(
         want_proba=any(metric.needs_proba for metric in metrics),
         launcher=launcher,
         keep_artifact=keep_artifact,
+        step_seconds=steps,
     )
     if result.target != playbook.target:
         raise SubmissionFailed(
@@ -101,6 +111,8 @@ def assess(
 
 def locate(repo: Path, model_dir: Path) -> Submission:
     """Read the author and model from ``submissions/<playbook>/<author>/<model>``."""
+    if not model_dir.is_dir():
+        raise SpecError(f"{model_dir}: folder not found")
     folder = model_dir.resolve()
     try:
         parts = folder.relative_to((repo / "submissions").resolve()).parts

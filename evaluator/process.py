@@ -8,6 +8,7 @@ wraps the same call in bubblewrap for that.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -81,6 +82,7 @@ def run(
         )
         timed_out = _wait(child, limits.wall_seconds)
         seconds = time.perf_counter() - started
+        _end_group(child.pid)
         output, truncated = _tail(log)
     return Outcome(child.returncode, output, seconds, timed_out, truncated)
 
@@ -106,6 +108,12 @@ def _wait(child: subprocess.Popen, seconds: float) -> bool:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
         return True
+
+
+def _end_group(group: int) -> None:
+    """Whatever the model started in the background ends with it."""
+    with contextlib.suppress(ProcessLookupError):  # the group is already empty
+        os.killpg(group, signal.SIGKILL)
 
 
 def _tail(log) -> tuple[str, bool]:

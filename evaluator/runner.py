@@ -54,6 +54,7 @@ def run_model(
     python: str = sys.executable,
     launcher: Launcher | None = None,
     keep_artifact: Path | None = None,
+    step_seconds: dict[str, float] | None = None,
 ) -> RunResult:
     """Train ``model_dir``'s Model on ``train`` and predict ``items``.
 
@@ -64,7 +65,8 @@ def run_model(
     launch = launcher or _plain_launcher
     with _work_dir(model_dir) as work:
         write_table(train, work / "data" / "train.csv")
-        request = _write_request(work, items, {"proba": want_proba})
+        options = {"proba": want_proba, "limits": step_seconds or {}}
+        request = _write_request(work, items, options)
         outcome = launch([python, str(HARNESS), str(request)], work, limits)
         result = _read_result(work, outcome, limits)
         if keep_artifact is not None:
@@ -139,8 +141,8 @@ def _read_result(
     if outcome.timed_out:
         raise SubmissionFailed(
             "timeout",
-            f"the model did not finish within {limits.wall_seconds:g} s "
-            "(train and predict together); make it faster or smaller",
+            f"the model's process did not finish within {limits.wall_seconds:g} s "
+            "(its steps' time limits plus start-up) and was stopped",
             outcome.output,
         )
 
@@ -154,6 +156,11 @@ def _read_result(
     if outcome.returncode != 0 or result is None:
         raise SubmissionFailed(*_explain_crash(outcome, limits), outcome.output)
 
+    log = outcome.output
+    if outcome.truncated:
+        log = (
+            f"[earlier output cut: only the last {len(log)} characters are kept]\n{log}"
+        )
     return RunResult(
         predictions=result["predictions"],
         proba=result["proba"],
@@ -161,7 +168,7 @@ def _read_result(
         target=result["target"],
         train_seconds=float(result["train_seconds"]),
         predict_seconds=float(result["predict_seconds"]),
-        log=outcome.output,
+        log=log,
     )
 
 

@@ -161,3 +161,30 @@ def test_the_example_notebook_runs(competition: Path) -> None:
 
     outputs = [cell.get("outputs", []) for cell in notebook.cells]
     assert not [o for cell in outputs for o in cell if o.output_type == "error"]
+
+
+def test_export_checks_features_and_the_task_and_replaces_only_on_request(
+    competition: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ExportError, match="'petal_lenght' are not columns"):
+        camino.export(
+            LogisticRegression(),
+            "iris",
+            tmp_path / "a",
+            features=["petal_lenght"],
+            repo=competition,
+        )
+    with pytest.raises(ExportError, match="is a classifier, but playbook 'diabetes'"):
+        camino.export(
+            LogisticRegression(), "diabetes", tmp_path / "b", repo=competition
+        )
+
+    folder = camino.export(
+        LogisticRegression(), "iris", tmp_path / "c", repo=competition
+    )
+    with pytest.raises(ExportError, match="overwrite=True"):
+        camino.export(Ridge(), "diabetes", folder, repo=competition)
+    camino.export(
+        LogisticRegression(C=2.0), "iris", folder, repo=competition, overwrite=True
+    )
+    assert "LogisticRegression(C=2.0)" in (folder / "model.py").read_text()

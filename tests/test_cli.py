@@ -322,3 +322,41 @@ def test_unknown_metric_in_repo_playbook_stops_init(
     assert "'acuracy'" in message
     assert "accuracy, balanced_accuracy, f1" in message
     assert not (tmp_path / "m").exists()
+
+
+def test_init_names_the_model_after_its_folder(competition: Path, tmp_path: Path):
+    result = camino(
+        "init", "--playbook", "iris", tmp_path / "Random Forest", "--repo", competition
+    )
+
+    assert result.exit_code == 0, result.output
+    meta = (tmp_path / "Random Forest" / "meta.yml").read_text()
+    assert "name: random-forest" in meta
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "nowhere", "folder not found"),
+        (lambda d: d, "has no meta.yml, so it is not a model folder"),
+    ],
+)
+def test_test_explains_a_folder_that_is_not_a_model_folder(
+    tmp_path: Path, make, message: str
+) -> None:
+    result = camino("test", make(tmp_path))
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_verbose_may_follow_the_command(competition: Path, tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [str(CAMINO), "test", str(tmp_path / "nowhere"), "--verbose"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "folder not found" in completed.stderr

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PLAYBOOKS
+from conftest import PLAYBOOKS, ROOT
 
 from camino.commands.round import run_round, submissions_of
-from camino.errors import SpecError
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -52,13 +52,18 @@ def test_a_round_ranks_every_playbook_and_a_second_round_changes_nothing(
     assert len(first.ensembles) >= 2  # playbooks whose members differ enough
 
 
-def test_a_bad_meta_file_stops_before_any_record_or_board(with_examples: Path) -> None:
-    repo = with_examples
+def test_a_bad_meta_file_is_skipped_and_holds_up_nobody(competition: Path) -> None:
+    repo = competition
+    examples = ROOT / "submissions" / "iris"
+    for folder in ("ada/nearest-neighbours", "linus/decision-tree"):
+        shutil.copytree(examples / folder, repo / "submissions" / "iris" / folder)
     bad = repo / "submissions" / "iris" / "ada" / "nearest-neighbours" / "meta.yml"
     bad.write_text("playbook: iris\nname: nearest-neighbours\nmetrics: f1\n")
 
-    with pytest.raises(SpecError, match=r"meta\.yml line 3: metrics: must be a list"):
-        run_round(repo)
+    summary = run_round(repo)
 
-    assert not (repo / "leaderboard" / "README.md").exists()
-    assert not (repo / "leaderboard" / "results").exists()
+    assert [folder.name for folder, _ in summary.skipped] == ["nearest-neighbours"]
+    assert "meta.yml line 3: metrics: must be a list" in summary.skipped[0][1]
+    assert [record.folder for record in summary.new] == ["linus/decision-tree"]
+    assert not list((repo / "leaderboard" / "results" / "iris").glob("ada--*"))
+    assert "decision-tree" in (repo / "leaderboard" / "iris.md").read_text()

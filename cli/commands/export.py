@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import is_classifier, is_regressor
 
 from camino.commands.init import init_model
 from camino.data import read_table
@@ -59,6 +60,7 @@ def export_estimator(
     repo: Path,
     features: Sequence[str] | None = None,
     name: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a model folder at ``path`` whose Model rebuilds ``estimator``."""
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
@@ -67,11 +69,13 @@ def export_estimator(
             f"{type(estimator).__name__}"
         )
     spec = load_playbook(playbook_dir(repo, playbook))
+    _check_task(estimator, spec.task, playbook)
     columns = _features(estimator, features, repo, spec)
 
     source = Source()
     expression = render(estimator, source, indent=1)
     model_name = name or _slug(path.name)
+    _make_room(path, overwrite)
     init_model(repo, playbook, path)
 
     has_proba = spec.task == "classification" and hasattr(estimator, "predict_proba")
@@ -88,17 +92,57 @@ def export_estimator(
     return path
 
 
+def _check_task(estimator: Any, task: str, playbook: str) -> None:
+    if task == "classification" and is_regressor(estimator):
+        kind = "a regressor"
+    elif task == "regression" and is_classifier(estimator):
+        kind = "a classifier"
+    else:
+        return
+    raise ExportError(
+        f"{type(estimator).__name__} is {kind}, but playbook {playbook!r} is a "
+        f"{task} task"
+    )
+
+
+def _make_room(path: Path, overwrite: bool) -> None:
+    """Replace an earlier export when asked; never a folder that is not one."""
+    if not path.exists() or not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise ExportError(
+            f"{path} is not empty; export to a new path, or pass overwrite=True "
+            "to replace an earlier export"
+        )
+    if not (path / "meta.yml").is_file():
+        raise ExportError(
+            f"{path} has no meta.yml, so it is not a model folder; camino.export "
+            "only replaces model folders"
+        )
+    shutil.rmtree(path)
+
+
 def _features(
     estimator: Any, features: Sequence[str] | None, repo: Path, spec: Any
 ) -> list[str]:
-    if features is not None:
-        return [str(column) for column in features]
-    fitted = getattr(estimator, "feature_names_in_", None)
-    if fitted is not None:
-        return [str(column) for column in fitted]
     train = read_table(repo / "playbooks" / spec.name / "data" / "train.csv")
     excluded = {spec.target, spec.id}
-    return [column for column in train.columns if column not in excluded]
+    available = [column for column in train.columns if column not in excluded]
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if features is not None:
+        chosen = [str(column) for column in features]
+    elif fitted is not None:
+        chosen = [str(column) for column in fitted]
+    else:
+        return available
+
+    unknown = [column for column in chosen if column not in available]
+    if unknown:
+        raise ExportError(
+            f"features {', '.join(map(repr, unknown))} are not columns of playbook "
+            f"{spec.name!r}; the feature columns are: {', '.join(available)}"
+        )
+    return chosen
 
 
 def render(value: Any, source: Source, indent: int = 0) -> str:

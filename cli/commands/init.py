@@ -7,6 +7,7 @@ public data (data/train.csv, data/validate.csv) and a copy of playbook.yml in
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ def init_model(repo: Path, playbook_name: str, destination: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".camino-init-", dir=destination.parent))
     try:
         shutil.copytree(source / "template", staging, dirs_exist_ok=True)
+        _name_after(staging / "meta.yml", destination.name)
         shutil.copytree(source / "data", staging / "data")
         (staging / ".camino").mkdir()
         shutil.copy2(source / "playbook.yml", staging / ".camino" / "playbook.yml")
@@ -52,3 +54,13 @@ def _check_destination(destination: Path) -> None:
             f"{destination} is not empty; camino init only writes into a new or "
             "empty folder, so nothing of yours is overwritten"
         )
+
+
+def _name_after(meta: Path, folder_name: str) -> None:
+    """Set meta.yml's name to the folder's: a submission's folder and its
+    name must match, and a participant should not have to know that."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", folder_name.lower()).strip("-._")
+    if not meta.is_file() or not name:
+        return
+    text = meta.read_text(encoding="utf-8")
+    meta.write_text(re.sub(r"(?m)^name:.*$", f"name: {name}", text), encoding="utf-8")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from camino.board import write_boards, write_ensemble_page
 from camino.commands.split import split_playbook
+from camino.errors import SpecError
 from camino.evaluator.compile import compile_playbook
 from camino.evaluator.pipeline import check_meta, evaluate, locate
 from camino.evaluator.results import Record
@@ -29,6 +30,8 @@ class RoundSummary:
     new: list[Record] = field(default_factory=list)
     reused: list[Record] = field(default_factory=list)
     ensembles: list[Record] = field(default_factory=list)
+    # Folders refused before evaluation (bad meta.yml, layout), with why.
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     boards: list[Path] = field(default_factory=list)
 
@@ -56,16 +59,22 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
     tell = on_step or (lambda *_: None)
     summary = RoundSummary()
 
-    # Admit every folder before running any: a typo in one meta.yml should
-    # stop the round before it has written a single record.
+    # A typo in one participant's meta.yml must not hold up everyone else:
+    # such a folder is reported and left out, with no record written.
+    admitted = []
     for folder in folders:
-        check_meta(locate(repo, folder))
+        try:
+            check_meta(locate(repo, folder))
+        except SpecError as error:
+            summary.skipped.append((folder, str(error)))
+        else:
+            admitted.append(folder)
 
     for done, playbook in enumerate(splits):
         tell(f"split {playbook.name}", done, total)
         split_playbook(repo, playbook.name)
 
-    for done, folder in enumerate(folders, start=len(splits)):
+    for done, folder in enumerate(admitted, start=len(splits)):
         tell(f"evaluate {folder.relative_to(repo)}", done, total)
         record, is_new = evaluate(repo, folder)
         (summary.new if is_new else summary.reused).append(record)

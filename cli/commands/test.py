@@ -58,6 +58,7 @@ class TestReport:
 
 
 def test_model(model_dir: Path, repo: Path | None = None) -> TestReport:
+    check_model_folder(model_dir)
     meta = load_meta(model_dir)
     playbook = find_playbook(model_dir, meta.playbook, repo)
     metrics = chosen_metrics(playbook, meta)
@@ -73,6 +74,16 @@ def test_model(model_dir: Path, repo: Path | None = None) -> TestReport:
 
     assessment = assess(model_dir, playbook, train, validate, metrics)
     return TestReport(playbook, metrics, assessment)
+
+
+def check_model_folder(model_dir: Path) -> None:
+    if not model_dir.is_dir():
+        raise SpecError(f"{model_dir}: folder not found")
+    if not (model_dir / "meta.yml").is_file():
+        raise SpecError(
+            f"{model_dir.resolve()} has no meta.yml, so it is not a model folder; "
+            "create one with: camino init --playbook NAME FOLDER"
+        )
 
 
 def find_playbook(model_dir: Path, name: str, repo: Path | None) -> Playbook:
