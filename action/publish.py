@@ -1,0 +1,151 @@
+"""The publish job: commit the board, answer on the pull request, merge.
+
+It never runs submission code, and it treats the evaluate job's outcome
+file as untrusted input: that job ran the submission, so every field used
+to name a file or a row is checked against what the gate decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from camino.action import comment
+from camino.action.board_commit import Target, commit_board
+from camino.action.config import Competition, load_competition
+from camino.action.gate import board_url
+from camino.action.github_api import connect, merge, upsert_comment
+from camino.action.outcome import Outcome, read_outcome
+from camino.action.run import Job, read_job
+from camino.action.workflow import add_summary, read_runner, require
+from camino.board import build_board
+from camino.errors import CaminoError
+from camino.evaluator.results import Record
+from camino.playbook import load_playbook, playbook_dir
+
+log = logging.getLogger(__name__)
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+KEY = re.compile(r"^[0-9a-f]{6,64}$")
+LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
+def publish_job(
+    environ: Mapping[str, str], root: Path, outcome_dir: Path, remote: str = "origin"
+) -> str:
+    """Returns the comment body it posted (also written to the job summary)."""
+    runner = read_runner(environ)
+    require(runner, "repository", "token", "api_url")
+    job = read_job(environ)
+    competition = load_competition(root)
+    outcome = read_outcome(outcome_dir)
+
+    pull = (
+        connect(runner.api_url, runner.token, environ)
+        .get_repo(runner.repository)
+        .get_pull(job.pr)
+    )
+    context = comment.Context(
+        job.head_sha,
+        runner.run_url,
+        board_url(runner, competition),
+        outcome.folder if outcome else None,
+    )
+    if outcome is None or outcome.status == "error":
+        body = comment.platform_error(context)
+    else:
+        validate(outcome, job, root)
+        upsert_comment(pull, comment.progress(context, "publish"))
+        target = Target(remote, competition.branch, runner.token)
+        body = _result(outcome, context, root, target)
+        if outcome.status == "scored":
+            body += _merge_note(pull, job, outcome, competition)
+
+    upsert_comment(pull, body)
+    add_summary(runner, body)
+    return body
+
+
+def _result(
+    outcome: Outcome, context: comment.Context, root: Path, target: Target
+) -> str:
+    if outcome.status == "refused":
+        return comment.refused(context, outcome.refusal_objects())
+    if outcome.status == "invalid":
+        return comment.invalid(context, outcome.message)
+    quota = outcome.quota_object()
+    if outcome.status == "limited":
+        playbook = (outcome.folder or "").split("/")[1]
+        assert quota is not None
+        return comment.limited(context, quota, playbook)
+
+    record = outcome.record_object()
+    assert record is not None
+    commit_board(root, record, target)
+    if not record.scored:
+        return comment.failed(context, record, quota)
+    board = build_board(root, load_playbook(playbook_dir(root, record.playbook)))
+    return comment.scored(context, record, board, quota, outcome.new)
+
+
+def _merge_note(
+    pull: object, job: Job, outcome: Outcome, competition: Competition
+) -> str:
+    if competition.merge != "auto":
+        return "\n\nA maintainer merges scored submissions by hand in this competition."
+    reason = merge(pull, job.head_sha, f"Submission {outcome.folder}")  # type: ignore[arg-type]
+    if reason is None:
+        return "\n\nMerged: your model folder is now on the default branch."
+    return f"\n\nNot merged automatically: {reason}. A maintainer will look at it."
+
+
+def validate(outcome: Outcome, job: Job, root: Path) -> None:
+    """Refuse an outcome that does not belong to the gate's pull request, or
+    whose record would name a file or row outside its own folder."""
+    if (outcome.pr, outcome.head_sha, outcome.author) != (
+        job.pr,
+        job.head_sha,
+        job.author,
+    ):
+        raise CaminoError(
+            "outcome.json belongs to another pull request or commit than the "
+            f"gate decided (#{outcome.pr} {outcome.head_sha[:7]})"
+        )
+    if outcome.status in ("refused",):
+        return
+    parts = (outcome.folder or "").split("/")
+    if len(parts) != 4 or parts[0] != "submissions":
+        raise CaminoError(
+            f"outcome.json: folder {outcome.folder!r} is not a submission"
+        )
+    _check_names(parts[1], parts[2], parts[3], job.author, root)
+    record = outcome.record_object()
+    if record is not None:
+        _check_record(record, outcome.folder or "", parts)
+
+
+def _check_names(
+    playbook: str, author: str, model: str, login: str, root: Path
+) -> None:
+    if author.lower() != login.lower() or not LOGIN.match(author):
+        raise CaminoError(f"outcome.json: author {author!r} is not {login!r}")
+    if not SLUG.match(playbook) or not SLUG.match(model):
+        raise CaminoError(
+            f"outcome.json: bad playbook or model name in {playbook}/{model}"
+        )
+    playbook_dir(root, playbook)  # raises for an unknown playbook
+
+
+def _check_record(record: Record, folder: str, parts: list[str]) -> None:
+    expected = (parts[1], parts[2], parts[3], folder)
+    if (record.playbook, record.author, record.model, record.path) != expected:
+        raise CaminoError(f"outcome.json: the record is not of {folder}")
+    if not KEY.match(record.key) or record.status not in ("scored", "failed"):
+        raise CaminoError(
+            f"outcome.json: record key or status is malformed ({record.key})"
+        )
+    for name, value in record.scores.items():
+        if value is not None and not isinstance(value, int | float):
+            raise CaminoError(f"outcome.json: score {name!r} is not a number")

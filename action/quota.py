@@ -1,0 +1,72 @@
+"""The daily limit: how many evaluations an author had in the last 24 hours
+on one playbook, and when the next one is allowed.
+
+Counted from the records committed to the board, so forks, branches and
+separate pull requests of one login share one count. What counts: every
+record, scored or failed by the model's own code. A run that failed because
+of the platform writes no record (camino raises before it records), so it
+never costs the participant a slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from camino.evaluator.results import Record, load_records
+
+WINDOW = dt.timedelta(hours=24)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    used: int
+    next_slot: dt.datetime | None  # when one more is allowed, if none is left now
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+# TODO(issue 7): replace with the board's helper that counts an author's
+# evaluations in the last 24 h once it lands; this is the only caller to swap.
+def recent_evaluations(
+    repo: Path, playbook: str, author: str, now: dt.datetime
+) -> list[Record]:
+    """The author's records on ``playbook`` evaluated within the window."""
+    since = now - WINDOW
+    return [
+        record
+        for record in load_records(repo, playbook)
+        if record.author.lower() == author.lower() and _evaluated_at(record) > since
+    ]
+
+
+def quota(
+    repo: Path, playbook: str, author: str, limit: int, now: dt.datetime
+) -> Quota:
+    recent = sorted(
+        _evaluated_at(r) for r in recent_evaluations(repo, playbook, author, now)
+    )
+    used = len(recent)
+    # The slot frees up when the oldest counted evaluation leaves the window.
+    next_slot = recent[used - limit] + WINDOW if used >= limit else None
+    return Quota(limit, used, next_slot)
+
+
+def _evaluated_at(record: Record) -> dt.datetime:
+    stamp = dt.datetime.fromisoformat(record.evaluated_at)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def format_utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
