@@ -147,7 +147,12 @@ def failed(context: Context, record: Record, quota: Quota | None) -> str:
 
 
 def scored(
-    context: Context, record: Record, board: Board, quota: Quota | None, new: bool
+    context: Context,
+    record: Record,
+    board: Board,
+    quota: Quota | None,
+    new: bool,
+    note: str = "",
 ) -> str:
     lines = [f"### ✅ Scored: {context.what}", ""]
     if not new:
@@ -156,6 +161,7 @@ def scored(
     lines += ["", "| metric | value |", "|---|---:|"]
     lines += _metric_rows(record)
     lines += _quota_lines(quota, record.playbook)
+    lines += ["", note] if note else []
     lines += ["", "**Top of the board**", "", *_top_rows(board, record)]
     return finish("\n".join(lines), context)
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from github.PullRequest import PullRequest
 
 from camino.action import comment
 from camino.action.board_commit import Target, commit_board
@@ -32,6 +35,18 @@ KEY = re.compile(r"^[0-9a-f]{6,64}$")
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 
 
+@dataclass(frozen=True)
+class Publication:
+    """Everything the publish job works with, read once at its start."""
+
+    root: Path
+    job: Job
+    competition: Competition
+    pull: PullRequest
+    context: comment.Context
+    target: Target
+
+
 def publish_job(
     environ: Mapping[str, str], root: Path, outcome_dir: Path, remote: str = "origin"
 ) -> str:
@@ -42,63 +57,61 @@ def publish_job(
     competition = load_competition(root)
     outcome = read_outcome(outcome_dir)
 
-    pull = (
-        connect(runner.api_url, runner.token, environ)
-        .get_repo(runner.repository)
-        .get_pull(job.pr)
-    )
+    github = connect(runner.api_url, runner.token, environ)
+    pull = github.get_repo(runner.repository).get_pull(job.pr)
+    folder = outcome.folder if outcome else None
     context = comment.Context(
-        job.head_sha,
-        runner.run_url,
-        board_url(runner, competition),
-        outcome.folder if outcome else None,
+        job.head_sha, runner.run_url, board_url(runner, competition), folder
     )
+    target = Target(remote, competition.branch, runner.token)
+    publication = Publication(root, job, competition, pull, context, target)
+
     if outcome is None or outcome.status == "error":
         body = comment.platform_error(context)
     else:
         validate(outcome, job, root)
         upsert_comment(pull, comment.progress(context, "publish"))
-        target = Target(remote, competition.branch, runner.token)
-        body = _result(outcome, context, root, target)
-        if outcome.status == "scored":
-            body += _merge_note(pull, job, outcome, competition)
+        body = _result(publication, outcome)
 
     upsert_comment(pull, body)
     add_summary(runner, body)
     return body
 
 
-def _result(
-    outcome: Outcome, context: comment.Context, root: Path, target: Target
-) -> str:
+def _result(publication: Publication, outcome: Outcome) -> str:
+    context = publication.context
     if outcome.status == "refused":
         return comment.refused(context, outcome.refusal_objects())
     if outcome.status == "invalid":
         return comment.invalid(context, outcome.message)
     quota = outcome.quota_object()
     if outcome.status == "limited":
-        playbook = (outcome.folder or "").split("/")[1]
         assert quota is not None
-        return comment.limited(context, quota, playbook)
+        return comment.limited(context, quota, (outcome.folder or "").split("/")[1])
 
     record = outcome.record_object()
     assert record is not None
-    commit_board(root, record, target)
+    commit_board(publication.root, record, publication.target)
     if not record.scored:
         return comment.failed(context, record, quota)
-    board = build_board(root, load_playbook(playbook_dir(root, record.playbook)))
-    return comment.scored(context, record, board, quota, outcome.new)
+    playbook = load_playbook(playbook_dir(publication.root, record.playbook))
+    board = build_board(publication.root, playbook)
+    note = _merge(publication, outcome)
+    return comment.scored(context, record, board, quota, outcome.new, note)
 
 
-def _merge_note(
-    pull: object, job: Job, outcome: Outcome, competition: Competition
-) -> str:
-    if competition.merge != "auto":
-        return "\n\nA maintainer merges scored submissions by hand in this competition."
-    reason = merge(pull, job.head_sha, f"Submission {outcome.folder}")  # type: ignore[arg-type]
+def _merge(publication: Publication, outcome: Outcome) -> str:
+    """Merge a scored submission (competition setting ``merge: auto``), so
+    the default branch holds the model folder beside its record."""
+    pull = publication.pull
+    if publication.competition.merge != "auto":
+        return "A maintainer merges scored submissions by hand in this competition."
+    if pull.merged:
+        return "Merged: your model folder is on the default branch."
+    reason = merge(pull, publication.job.head_sha, f"Submission {outcome.folder}")
     if reason is None:
-        return "\n\nMerged: your model folder is now on the default branch."
-    return f"\n\nNot merged automatically: {reason}. A maintainer will look at it."
+        return "Merged: your model folder is now on the default branch."
+    return f"Not merged automatically: {reason}. A maintainer will look at it."
 
 
 def validate(outcome: Outcome, job: Job, root: Path) -> None:

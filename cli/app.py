@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from camino.action.cli import action_app
 from camino.errors import EXIT_BUG, CaminoError, SubmissionFailed
 
 HELP = """camino: machine-learning challenges in a Git repository that scores
@@ -40,6 +41,7 @@ playbook_app = typer.Typer(
     help="Maintain playbooks (challenges).", no_args_is_help=True
 )
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(action_app, name="action")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -15,6 +15,10 @@ import pytest
 
 from camino.commands.split import split_playbook
 
+# The GitHub side's fixtures: the REST stand-in, and no GITHUB_* variable of
+# the machine leaking into a test.
+pytest_plugins = ["github_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOKS = ["iris", "wine", "breast-cancer", "diabetes"]
 

@@ -1,0 +1,156 @@
+"""A fork pull request from opening to the board commit, end to end.
+
+Real PyGithub talks HTTP to the stand-in, real git fetches, pushes and
+merges on bare repositories, and each job gets the environment Actions
+would give it (event payload file, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
+The jobs run in the order the workflow runs them: gate, evaluate, publish.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from conftest import GOOD_IRIS
+from github_standin import GitHubStandIn, git
+from support import (
+    BOT_TOKEN,
+    Runner,
+    clone,
+    commit_files,
+    make_remote,
+    remote_files,
+    remote_text,
+)
+
+from camino.action.board_commit import Target, commit_board
+from camino.action.comment import MARKER
+from camino.action.gate import NEEDS_APPROVAL, TRUSTED, gate
+from camino.action.outcome import read_outcome
+from camino.action.publish import publish_job
+from camino.action.run import evaluate_job, fetch_head
+
+REPO = "org/comp"
+FOLDER = "submissions/iris/alice/knn"
+
+
+def open_fork_pull(standin: GitHubStandIn, bare: Path, tmp_path: Path) -> int:
+    """alice forks the competition, adds her model on a branch, opens a PR."""
+    standin.add_repo(REPO, bare, {"github-actions[bot]", "bob"})
+    standin.add_user("alice", "alice-token", association="FIRST_TIME_CONTRIBUTOR")
+    standin.add_user("bob", "bob-token", association="MEMBER")
+    fork = standin.fork(standin.repos[REPO], "alice")
+    work = clone(fork.path, tmp_path / "alice")
+    files = {
+        f"{FOLDER}/model.py": textwrap.dedent(GOOD_IRIS),
+        f"{FOLDER}/meta.yml": "playbook: iris\nname: knn\n",
+        f"{FOLDER}/requirements.txt": "scikit-learn\npandas\n",
+    }
+    commit_files(work, files, "my model", branch="knn")
+    git("-C", work, "push", "--quiet", "origin", "knn")
+    return standin.open_pull(REPO, fork.full_name, "knn", "alice", "knn").number
+
+
+def pull_event(standin: GitHubStandIn, number: int) -> dict:
+    pull = standin.pull_json(standin.pulls[(REPO, number)], "github-actions[bot]")
+    return {"action": "opened", "number": number, "pull_request": pull}
+
+
+def comment_event(standin: GitHubStandIn, number: int, author: str, body: str) -> dict:
+    item = standin.add_comment(REPO, number, author, body)
+    pull = standin.pulls[(REPO, number)]
+    return {
+        "action": "created",
+        "issue": {
+            "number": number,
+            "pull_request": {"url": f"{standin.base_url}/repos/{REPO}/pulls/{number}"},
+            "user": {"login": pull.author},
+            "author_association": pull.association,
+        },
+        "comment": standin.comment_json(item),
+    }
+
+
+def camino_comments(standin: GitHubStandIn, number: int) -> list[str]:
+    return [
+        c.body for c in standin.comments_on(REPO, number) if c.body.startswith(MARKER)
+    ]
+
+
+def test_fork_pull_request_from_opening_to_board_commit(
+    standin: GitHubStandIn, split_competition: Path, tmp_path: Path
+) -> None:
+    bare = make_remote(split_competition, tmp_path / "remotes")
+    number = open_fork_pull(standin, bare, tmp_path)
+    runner = Runner(tmp_path / "runner", standin, REPO)
+    gate_root = clone(bare, tmp_path / "gate")
+
+    # A first-time contributor's fork PR: the gate holds it for approval.
+    gate(
+        runner.environ("pull_request_target", pull_event(standin, number), BOT_TOKEN),
+        gate_root,
+    )
+    held = runner.outputs()
+    assert (held["run"], held["environment"]) == ("true", NEEDS_APPROVAL)
+    [waiting] = camino_comments(standin, number)
+    head = held["head-sha"]
+    assert "waits for a maintainer's approval" in waiting
+    assert f"/camino evaluate {head[:12]}" in waiting
+
+    # A member approves this exact commit; the same comment turns to "queued".
+    approval = comment_event(standin, number, "bob", f"/camino evaluate {head[:12]}")
+    gate(runner.environ("issue_comment", approval, BOT_TOKEN), gate_root)
+    approved = runner.outputs()
+    assert (approved["run"], approved["environment"]) == ("true", TRUSTED)
+    [queued] = camino_comments(standin, number)
+    assert "queued, waiting for a camino runner" in queued
+
+    # The evaluate job: read-only, no token in its environment at all.
+    job = {
+        "CAMINO_PR": approved["pr"],
+        "CAMINO_HEAD_SHA": head,
+        "CAMINO_AUTHOR": "alice",
+    }
+    evaluate_root = clone(bare, tmp_path / "evaluate", internal_from=split_competition)
+    environ = runner.environ("issue_comment", approval, None, **job)
+    fetch_head(evaluate_root, read_job_from(environ), token="")
+    outcome = evaluate_job(environ, evaluate_root, tmp_path / "artifact")
+    assert outcome.status == "scored", outcome
+    assert "GITHUB_TOKEN" not in environ
+    assert git("-C", evaluate_root, "status", "--porcelain", "--", "leaderboard")
+
+    # The publish job: a fresh checkout, the artifact, a write token.
+    before = git("-C", bare, "rev-parse", "main")
+    publish_root = clone(bare, tmp_path / "publish")
+    environ = runner.environ("issue_comment", approval, BOT_TOKEN, **job)
+    body = publish_job(environ, publish_root, tmp_path / "artifact")
+
+    [final] = camino_comments(standin, number)
+    assert final == body
+    assert "✅ Scored" in body and "**Rank 1 of 1**" in body
+    assert "| f1 (macro) (↑ higher is better) |" in body
+    assert "| train seconds |" in body and "| predict seconds |" in body
+    assert "Submissions left today on iris: **4 of 5**" in body
+    assert "| 1 | knn **← you** | alice |" in body
+    assert "Merged" in body
+    assert body.strip() in runner.summary.read_text()
+
+    files = remote_files(bare)
+    assert any(f.startswith("leaderboard/results/iris/alice--knn--") for f in files)
+    assert f"{FOLDER}/model.py" in files  # merged after scoring
+    assert "| alice |" in remote_text(bare, "leaderboard/iris.md")
+    log = git("-C", bare, "log", "--format=%an %s", f"{before}..main").splitlines()
+    assert any(line.startswith("github-actions[bot] Board: " + FOLDER) for line in log)
+    assert standin.pulls[(REPO, number)].merged
+
+    # Publishing the same result again changes nothing (CASES C22).
+    record = read_outcome(tmp_path / "artifact").record_object()
+    head_before = git("-C", bare, "rev-parse", "main")
+    assert commit_board(publish_root, record, Target()) is None
+    assert git("-C", bare, "rev-parse", "main") == head_before
+
+
+def read_job_from(environ: dict[str, str]):
+    from camino.action.run import read_job
+
+    return read_job(environ)
