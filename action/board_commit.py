@@ -39,6 +39,9 @@ BOT = Actor(
 )
 FAILED_PUSH = PushInfo.REJECTED | PushInfo.REMOTE_REJECTED | PushInfo.ERROR
 ATTEMPTS = 40
+# A random pause that grows with each rejection, so runs that collided once
+# spread out instead of colliding again in lockstep.
+BACKOFF = wait_random_exponential(multiplier=0.1, max=3)
 
 
 class PushRejected(CaminoError):
@@ -62,7 +65,7 @@ def commit_board(
     repo = git.Repo(root)
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=0.05, max=2),
+        wait=BACKOFF,
         retry=retry_if_exception_type(PushRejected),
         reraise=True,
     )

@@ -253,7 +253,7 @@ def _clip_tail(text: str, limit: int) -> str:
 def _block(text: str) -> str:
     # A fence longer than any backtick run inside, so the text cannot close it.
     runs = re.findall(r"`+", text)
-    fence = "`" * max(3, *(len(run) + 1 for run in runs))
+    fence = "`" * max([3, *(len(run) + 1 for run in runs)])
     return f"{fence}\n{text.rstrip()}\n{fence}"
 
 

@@ -120,3 +120,51 @@ def remote_text(bare: Path, path: str, branch: str = "main") -> str:
         check=True,
     )
     return done.stdout
+
+
+def fork_pull(
+    standin: GitHubStandIn,
+    bare: Path,
+    work: Path,
+    author: str,
+    files: dict[str, str],
+    association: str = "FIRST_TIME_CONTRIBUTOR",
+) -> int:
+    """``author`` forks org/comp, commits ``files`` on a branch, opens a PR
+    (what GitHub's web interface would do); returns its number."""
+    if "org/comp" not in standin.repos:
+        standin.add_repo("org/comp", bare, {"github-actions[bot]", "bob"})
+        standin.add_user("bob", "bob-token", association="MEMBER")
+    standin.add_user(author, f"{author}-token", association=association)
+    fork = standin.fork(standin.repos["org/comp"], author)
+    clone(fork.path, work)
+    commit_files(work, files, "my model", branch="model")
+    git("-C", work, "push", "--quiet", "origin", "model")
+    return standin.open_pull(
+        "org/comp", fork.full_name, "model", author, "model"
+    ).number
+
+
+def pull_event(standin: GitHubStandIn, number: int) -> dict[str, Any]:
+    pull = standin.pull_json(standin.pulls[("org/comp", number)], "github-actions[bot]")
+    return {"action": "opened", "number": number, "pull_request": pull}
+
+
+def comment_event(
+    standin: GitHubStandIn, number: int, author: str, body: str
+) -> dict[str, Any]:
+    """Post a comment on the stand-in and return the issue_comment payload."""
+    item = standin.add_comment("org/comp", number, author, body)
+    pull = standin.pulls[("org/comp", number)]
+    return {
+        "action": "created",
+        "issue": {
+            "number": number,
+            "pull_request": {
+                "url": f"{standin.base_url}/repos/org/comp/pulls/{number}"
+            },
+            "user": {"login": pull.author},
+            "author_association": pull.association,
+        },
+        "comment": standin.comment_json(item),
+    }

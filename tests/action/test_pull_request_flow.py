@@ -17,8 +17,10 @@ from support import (
     BOT_TOKEN,
     Runner,
     clone,
-    commit_files,
+    comment_event,
+    fork_pull,
     make_remote,
+    pull_event,
     remote_files,
     remote_text,
 )
@@ -36,39 +38,12 @@ FOLDER = "submissions/iris/alice/knn"
 
 def open_fork_pull(standin: GitHubStandIn, bare: Path, tmp_path: Path) -> int:
     """alice forks the competition, adds her model on a branch, opens a PR."""
-    standin.add_repo(REPO, bare, {"github-actions[bot]", "bob"})
-    standin.add_user("alice", "alice-token", association="FIRST_TIME_CONTRIBUTOR")
-    standin.add_user("bob", "bob-token", association="MEMBER")
-    fork = standin.fork(standin.repos[REPO], "alice")
-    work = clone(fork.path, tmp_path / "alice")
     files = {
         f"{FOLDER}/model.py": textwrap.dedent(GOOD_IRIS),
         f"{FOLDER}/meta.yml": "playbook: iris\nname: knn\n",
         f"{FOLDER}/requirements.txt": "scikit-learn\npandas\n",
     }
-    commit_files(work, files, "my model", branch="knn")
-    git("-C", work, "push", "--quiet", "origin", "knn")
-    return standin.open_pull(REPO, fork.full_name, "knn", "alice", "knn").number
-
-
-def pull_event(standin: GitHubStandIn, number: int) -> dict:
-    pull = standin.pull_json(standin.pulls[(REPO, number)], "github-actions[bot]")
-    return {"action": "opened", "number": number, "pull_request": pull}
-
-
-def comment_event(standin: GitHubStandIn, number: int, author: str, body: str) -> dict:
-    item = standin.add_comment(REPO, number, author, body)
-    pull = standin.pulls[(REPO, number)]
-    return {
-        "action": "created",
-        "issue": {
-            "number": number,
-            "pull_request": {"url": f"{standin.base_url}/repos/{REPO}/pulls/{number}"},
-            "user": {"login": pull.author},
-            "author_association": pull.association,
-        },
-        "comment": standin.comment_json(item),
-    }
+    return fork_pull(standin, bare, tmp_path / "alice", "alice", files)
 
 
 def camino_comments(standin: GitHubStandIn, number: int) -> list[str]:

@@ -1,0 +1,105 @@
+"""Board commits against one bare remote: twenty finish at once, all land.
+
+Each publisher has its own clone (as each publish job has its own checkout)
+and pushes a record of its own; the board is re-rendered from all records,
+so no row is lost when a push is rejected and retried (CASES C20). A second
+publish of the same state makes no commit (CASES C22).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import git as gitpython
+import pytest
+from github_standin import git
+from support import clone, make_remote, remote_files, remote_text
+
+from camino.action.board_commit import PushRejected, Target, commit_board
+from camino.evaluator.results import Record
+
+PUBLISHERS = 20
+
+
+def iris_record(author: str, f1: float) -> Record:
+    return Record(
+        playbook="iris",
+        author=author,
+        model="knn",
+        path=f"submissions/iris/{author}/knn",
+        key=f"{abs(hash(author)) % 16**12:012x}",
+        status="scored",
+        metrics=[{"name": "f1", "display": "f1 (macro)", "greater_is_better": True}],
+        scores={"f1": f1, "accuracy": f1, "balanced_accuracy": f1},
+        train_seconds=0.1,
+        predict_seconds=0.01,
+        rows=45,
+        evaluated_at="2026-12-04T10:00:00+00:00",
+    )
+
+
+@pytest.fixture
+def remote(competition: Path, tmp_path: Path) -> Path:
+    return make_remote(competition, tmp_path / "remotes")
+
+
+def test_twenty_concurrent_board_commits_all_land(remote: Path, tmp_path: Path) -> None:
+    authors = [f"user{index:02d}" for index in range(PUBLISHERS)]
+    records = [iris_record(a, 0.5 + i / 100) for i, a in enumerate(authors)]
+    roots = [clone(remote, tmp_path / a) for a in authors]
+    start = threading.Barrier(PUBLISHERS)
+
+    def publish(index: int) -> str | None:
+        start.wait()  # every publisher fetches the same base, then races
+        return commit_board(roots[index], records[index], Target())
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(PUBLISHERS) as pool:
+        commits = list(pool.map(publish, range(PUBLISHERS)))
+    seconds = time.perf_counter() - began
+
+    assert all(commits), commits
+    files = remote_files(remote)
+    for record in records:
+        assert f"leaderboard/results/iris/{record.file_name}" in files
+    board = remote_text(remote, "leaderboard/iris.md")
+    rows = [line for line in board.splitlines() if "| knn |" in line or "[knn]" in line]
+    assert len(rows) == PUBLISHERS, board
+    # Ranked best first: user19 has the highest f1.
+    assert rows[0].startswith("| 1 |") and "user19" in rows[0]
+    assert rows[-1].startswith(f"| {PUBLISHERS} |") and "user00" in rows[-1]
+    history = git("-C", remote, "rev-list", "--count", "main")
+    assert int(history) == 1 + PUBLISHERS
+    assert seconds < 60, f"{PUBLISHERS} concurrent publishes took {seconds:.1f} s"
+
+
+def test_second_publish_of_the_same_state_makes_no_commit(
+    remote: Path, tmp_path: Path
+) -> None:
+    root = clone(remote, tmp_path / "publisher")
+    record = iris_record("alice", 0.9)
+
+    first = commit_board(root, record, Target())
+    again = commit_board(clone(remote, tmp_path / "rerun"), record, Target())
+
+    assert first is not None and again is None
+    assert int(git("-C", remote, "rev-list", "--count", "main")) == 2
+
+
+def test_a_push_that_stays_rejected_fails_after_its_attempts(
+    remote: Path, tmp_path: Path
+) -> None:
+    # A server-side hook refuses every push, as a protected branch would.
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    root = clone(remote, tmp_path / "publisher")
+
+    with pytest.raises(PushRejected, match="rejected"):
+        commit_board(root, iris_record("alice", 0.9), Target(), attempts=2)
+
+    assert int(git("-C", remote, "rev-list", "--count", "main")) == 1
+    assert gitpython.Repo(root).head.commit.message.startswith("Board:")
