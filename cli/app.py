@@ -6,6 +6,7 @@ without typer.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -137,14 +138,72 @@ def init(
         Path | None, typer.Argument(help="Where to create the model folder.")
     ] = None,
     repo: RepoOption = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Git URL of the competition (default: CAMINO_REPO, else the "
+            "repository camino was installed from). Only playbooks/NAME is "
+            "fetched.",
+        ),
+    ] = None,
 ) -> None:
     """Create a model folder from a playbook's template and public data."""
     from camino.commands.init import init_model
 
     destination = folder or Path(f"{playbook}-model")
-    init_model(resolve_repo(repo), playbook, destination)
+    local = repo or (None if source else find_local_repo())
+    if local is not None:
+        init_model(resolve_repo(local), playbook, destination)
+    else:
+        from camino.action.remote import competition_url, init_from_remote
+
+        init_from_remote(competition_url(source, os.environ), playbook, destination)
     out.print(f"Created {destination}/ for playbook {playbook}. Next:")
     out.print(f"  cd {destination} && camino test")
+
+
+def find_local_repo() -> Path | None:
+    from camino.playbook import find_repo
+
+    return find_repo(Path.cwd())
+
+
+@app.command()
+@handle_errors
+def submit(
+    folder: Annotated[Path, typer.Argument(help="The model folder.")] = Path("."),
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Git URL of the competition (default: where camino init "
+            "fetched the folder from, or CAMINO_REPO).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
+    ] = False,
+) -> None:
+    """Open or update the pull request that submits this model folder.
+
+    Needs GITHUB_TOKEN (or GH_TOKEN). Pushes to the competition repository
+    if you may, else to your fork; data/ is never committed.
+    """
+    from camino.action.submit import submit as run_submit
+
+    plan, url = run_submit(folder, os.environ, to, dry_run)
+    where = f"your fork {plan.push_to}" if plan.uses_fork else plan.push_to
+    prefix = "would push" if dry_run else "pushed"
+    out.print(f"{prefix} {len(plan.files)} files as {plan.folder}/")
+    out.print(f"  branch {plan.branch} on {where}")
+    for name in plan.files:
+        out.print(f"  {name}", markup=False, highlight=False)
+    if dry_run:
+        action = "update" if plan.existing_pull else "open"
+        out.print(f"would {action} a pull request on {plan.upstream}")
+        return
+    out.print(f"pull request: {url}")
 
 
 @app.command()
