@@ -17,6 +17,8 @@ from typing import Any
 from github_fixtures import BOT_TOKEN
 from github_standin import GitHubStandIn, git
 
+from camino.evaluator.results import Record
+
 __all__ = ["BOT_TOKEN", "GitHubStandIn"]
 IDENTITY = ["-c", "user.name=tester", "-c", "user.email=tester@example.invalid"]
 
@@ -168,3 +170,20 @@ def comment_event(
         },
         "comment": standin.comment_json(item),
     }
+
+
+def iris_record(author: str, f1: float) -> Record:
+    return Record(
+        playbook="iris",
+        author=author,
+        model="knn",
+        path=f"submissions/iris/{author}/knn",
+        key=f"{abs(hash(author)) % 16**12:012x}",
+        status="scored",
+        metrics=[{"name": "f1", "display": "f1 (macro)", "greater_is_better": True}],
+        scores={"f1": f1, "accuracy": f1, "balanced_accuracy": f1},
+        train_seconds=0.1,
+        predict_seconds=0.01,
+        rows=45,
+        evaluated_at="2026-12-04T10:00:00+00:00",
+    )

@@ -16,29 +16,11 @@ from pathlib import Path
 import git as gitpython
 import pytest
 from github_standin import git
-from support import clone, make_remote, remote_files, remote_text
+from support import clone, iris_record, make_remote, remote_files, remote_text
 
 from camino.action.board_commit import PushRejected, Target, commit_board
-from camino.evaluator.results import Record
 
 PUBLISHERS = 20
-
-
-def iris_record(author: str, f1: float) -> Record:
-    return Record(
-        playbook="iris",
-        author=author,
-        model="knn",
-        path=f"submissions/iris/{author}/knn",
-        key=f"{abs(hash(author)) % 16**12:012x}",
-        status="scored",
-        metrics=[{"name": "f1", "display": "f1 (macro)", "greater_is_better": True}],
-        scores={"f1": f1, "accuracy": f1, "balanced_accuracy": f1},
-        train_seconds=0.1,
-        predict_seconds=0.01,
-        rows=45,
-        evaluated_at="2026-12-04T10:00:00+00:00",
-    )
 
 
 @pytest.fixture
