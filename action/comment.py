@@ -26,6 +26,10 @@ BUDGET_BYTES = 60_000
 MESSAGE_BYTES = 4_000
 TOP_ROWS = 5
 TRUNCATED = "\n\n_… comment truncated to fit GitHub's limit; the full text is in "
+# The evaluate job holds no write token, so the comment cannot follow each
+# stage while the model runs: it shows "queued" (gate), then "recording"
+# (publish), then the result; the run link shows the live stages. Closes if
+# the evaluate job may report progress through a separate, trusted channel.
 STAGES = [
     ("queued", "queued, waiting for a camino runner"),
     ("evaluate", "checking the pull request, training and scoring"),
@@ -132,6 +136,9 @@ def not_allowed(context: Context, actor: str, verb: str) -> str:
 
 
 def failed(context: Context, record: Record, quota: Quota | None) -> str:
+    # The message comes from the internal stage and could quote internal
+    # rows; clipping limits what can leak. TODO(issue 3): show only the
+    # public smoke stage's message once the two-stage pipeline lands.
     error = record.error or {"category": "output", "message": ""}
     step = STEP_WORDS.get(error["category"], error["category"])
     lines = [

@@ -66,6 +66,9 @@ def publish_job(
     target = Target(remote, competition.branch, runner.token)
     publication = Publication(root, job, competition, pull, context, target)
 
+    # A reviewer who rejects the approval also leaves no outcome: that is
+    # reported as a platform failure too, until the workflow passes the
+    # evaluate job's result in (needs.evaluate.result) to tell them apart.
     if outcome is None or outcome.status == "error":
         body = comment.platform_error(context)
     else:

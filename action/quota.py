@@ -19,6 +19,14 @@ from camino.evaluator.results import Record, load_records
 
 WINDOW = dt.timedelta(hours=24)
 
+# Known gaps, each closed by the condition named:
+# - Two pull requests of one author evaluated at the same moment both see
+#   the count from before either record was committed, so one extra run can
+#   slip through. Closes with a per-author concurrency group or a check
+#   against the freshly fetched default branch in the evaluate job.
+# - Records are keyed by login; a renamed GitHub account starts a new count.
+#   Closes when records carry the numeric user id from the event.
+
 Clock = Callable[[], dt.datetime]
 
 
