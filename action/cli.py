@@ -24,7 +24,12 @@ RootOption = Annotated[
     Path, typer.Option("--root", help="The checkout of the competition's base branch.")
 ]
 OutOption = Annotated[
-    Path, typer.Option("--out", help="Folder for outcome.json (the artifact).")
+    Path,
+    typer.Option(
+        "--out",
+        envvar="CAMINO_OUTCOME",
+        help="Folder of outcome.json, the artifact from evaluate to publish.",
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ written to the files and stream the runner provides."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from support import read_outputs
@@ -66,3 +67,24 @@ def test_a_step_outside_actions_fails_with_an_annotation(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "::error title=camino::GITHUB_REPOSITORY" in result.stdout
     assert "GitHub Actions step" in (tmp_path / "summary").read_text()
+
+
+def test_a_crashed_evaluate_step_still_leaves_an_error_outcome(tmp_path: Path) -> None:
+    env = {
+        **runner_files(tmp_path),
+        "CAMINO_PR": "7",
+        "CAMINO_HEAD_SHA": "0" * 40,
+        "CAMINO_AUTHOR": "alice",
+        "CAMINO_OUTCOME": str(tmp_path / "outcome"),
+    }
+    not_a_checkout = tmp_path / "empty"
+    not_a_checkout.mkdir()
+
+    result = CliRunner().invoke(
+        app, ["action", "evaluate", "--root", str(not_a_checkout)], env=env
+    )
+
+    assert result.exit_code == 1
+    assert "camino itself failed" in result.stdout
+    outcome = json.loads((tmp_path / "outcome" / "outcome.json").read_text())
+    assert (outcome["status"], outcome["pr"]) == ("error", 7)
