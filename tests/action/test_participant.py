@@ -86,7 +86,7 @@ def test_submit_pushes_to_a_fork_and_updates_the_same_pull_request(
 
     dry = camino("submit", folder, "--dry-run", cwd=tmp_path, env=env)
     assert dry.exit_code == 0, dry.output
-    assert "would push 3 files as submissions/iris/alice/my-model/" in dry.stdout
+    assert "would push 3 files as submissions/iris/alice/mine/" in dry.stdout
     assert "your fork alice/comp" in dry.stdout and "data/" not in dry.stdout
     assert not [m for m, _ in standin.requests if m != "GET"]
 
@@ -94,20 +94,20 @@ def test_submit_pushes_to_a_fork_and_updates_the_same_pull_request(
     assert first.exit_code == 0, first.output
     [pull] = standin.pulls.values()
     assert f"/web/org/comp/pull/{pull.number}" in first.stdout
-    assert (pull.head, pull.head_ref) == ("alice/comp", "camino/iris/my-model")
+    assert (pull.head, pull.head_ref) == ("alice/comp", "camino/iris/mine")
     fork = standin.repos["alice/comp"].path
-    first_head = git("-C", fork, "rev-parse", "camino/iris/my-model")
+    first_head = git("-C", fork, "rev-parse", "camino/iris/mine")
 
     (folder / "model.py").write_text("# better\n" + (folder / "model.py").read_text())
     (folder / "notes.txt").write_text("tried k=5\n")
     second = camino("submit", folder, cwd=tmp_path, env=env)
     assert second.exit_code == 0, second.output
     assert len(standin.pulls) == 1
-    files = remote_files(fork, "camino/iris/my-model")
-    assert "submissions/iris/alice/my-model/notes.txt" in files
-    assert not [f for f in files if "/my-model/data/" in f or "/.camino/" in f]
+    files = remote_files(fork, "camino/iris/mine")
+    assert "submissions/iris/alice/mine/notes.txt" in files
+    assert not [f for f in files if "/mine/data/" in f or "/.camino/" in f]
     head = standin.pull_json(pull, "alice")["head"]["sha"]
-    assert head == git("-C", fork, "rev-parse", "camino/iris/my-model") != first_head
+    assert head == git("-C", fork, "rev-parse", "camino/iris/mine") != first_head
 
 
 def test_submit_without_a_token_says_how_to_get_one(bare: Path, tmp_path: Path) -> None:
