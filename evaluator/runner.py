@@ -158,8 +158,11 @@ def _read_result(
 
     log = outcome.output
     if outcome.truncated:
+        # The note must fit inside the same cap as the output it annotates.
+        kept = log.encode()[-(process.OUTPUT_LIMIT - 80) :].decode("utf-8", "ignore")
         log = (
-            f"[earlier output cut: only the last {len(log)} characters are kept]\n{log}"
+            f"[earlier output cut: only the last {len(kept)} characters are kept]\n"
+            f"{kept}"
         )
     return RunResult(
         predictions=result["predictions"],
