@@ -14,12 +14,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from github_fixtures import BOT_TOKEN
+from github_fixtures import BOT_TOKEN as BOT_TOKEN  # re-exported for the tests
 from github_standin import GitHubStandIn, git
 
 from camino.evaluator.results import Record
 
-__all__ = ["BOT_TOKEN", "GitHubStandIn"]
 IDENTITY = ["-c", "user.name=tester", "-c", "user.email=tester@example.invalid"]
 
 

@@ -30,7 +30,7 @@ from camino.action.comment import MARKER
 from camino.action.gate import NEEDS_APPROVAL, TRUSTED, gate
 from camino.action.outcome import read_outcome
 from camino.action.publish import publish_job
-from camino.action.run import evaluate_job, fetch_head
+from camino.action.run import evaluate_job, fetch_head, read_job
 
 REPO = "org/comp"
 FOLDER = "submissions/iris/alice/knn"
@@ -88,7 +88,7 @@ def test_fork_pull_request_from_opening_to_board_commit(
     }
     evaluate_root = clone(bare, tmp_path / "evaluate", internal_from=split_competition)
     environ = runner.environ("issue_comment", approval, None, **job)
-    fetch_head(evaluate_root, read_job_from(environ), token="")
+    fetch_head(evaluate_root, read_job(environ), token="")
     outcome = evaluate_job(environ, evaluate_root, tmp_path / "artifact")
     assert outcome.status == "scored", outcome
     assert "GITHUB_TOKEN" not in environ
@@ -123,9 +123,3 @@ def test_fork_pull_request_from_opening_to_board_commit(
     head_before = git("-C", bare, "rev-parse", "main")
     assert commit_board(publish_root, record, Target()) is None
     assert git("-C", bare, "rev-parse", "main") == head_before
-
-
-def read_job_from(environ: dict[str, str]):
-    from camino.action.run import read_job
-
-    return read_job(environ)
