@@ -123,3 +123,61 @@ def test_fork_pull_request_from_opening_to_board_commit(
     head_before = git("-C", bare, "rev-parse", "main")
     assert commit_board(publish_root, record, Target()) is None
     assert git("-C", bare, "rev-parse", "main") == head_before
+
+
+CRASHING = """
+    import pandas as pd
+
+    class Model:
+        def __init__(self):
+            self.data = pd.read_csv("data/train.csv")
+            self.y = "species"
+            self.X = [c for c in self.data.columns if c != self.y]
+
+        def train(self):
+            raise ValueError("boom")
+"""
+
+
+def test_a_failing_model_is_recorded_explained_and_left_open(
+    standin: GitHubStandIn, split_competition: Path, tmp_path: Path
+) -> None:
+    bare = make_remote(split_competition, tmp_path / "remotes")
+    files = {
+        f"{FOLDER}/model.py": textwrap.dedent(CRASHING),
+        f"{FOLDER}/meta.yml": "playbook: iris\nname: knn\n",
+    }
+    number = fork_pull(standin, bare, tmp_path / "alice", "alice", files, "MEMBER")
+    runner = Runner(tmp_path / "runner", standin, REPO)
+    gate(
+        runner.environ("pull_request_target", pull_event(standin, number), BOT_TOKEN),
+        clone(bare, tmp_path / "gate"),
+    )
+    decided = runner.outputs()
+    assert (decided["run"], decided["environment"]) == ("true", TRUSTED)
+    job = {
+        "CAMINO_PR": decided["pr"],
+        "CAMINO_HEAD_SHA": decided["head-sha"],
+        "CAMINO_AUTHOR": "alice",
+    }
+    root = clone(bare, tmp_path / "evaluate", internal_from=split_competition)
+    environ = runner.environ("pull_request_target", {}, None, **job)
+    fetch_head(root, read_job(environ), token="")
+    assert evaluate_job(environ, root, tmp_path / "artifact").status == "failed"
+
+    environ = runner.environ("pull_request_target", {}, BOT_TOKEN, **job)
+    body = publish_job(
+        environ, clone(bare, tmp_path / "publish"), tmp_path / "artifact"
+    )
+
+    assert "failed while training (Model.train())" in body
+    assert "ValueError: boom" in body
+    assert "Submissions left today on iris: **4 of 5**" in body  # it counted
+    pull = standin.pulls[(REPO, number)]
+    assert (pull.state, pull.merged) == ("open", False)
+    files_on_main = remote_files(bare)
+    assert any(
+        f.startswith("leaderboard/results/iris/alice--knn--") for f in files_on_main
+    )
+    assert f"{FOLDER}/model.py" not in files_on_main
+    assert "| alice |" not in remote_text(bare, "leaderboard/iris.md")
