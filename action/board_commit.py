@@ -70,6 +70,18 @@ def commit_board(
 ) -> str | None:
     """Push ``record`` and the board; the new commit, or None when the remote
     already had exactly this (a re-run: no empty commit, no new event)."""
+    message = f"Board: {record.path} ({record.status})\n\nRecord {record.file_name}"
+    return commit_records(root, [record], message, target, attempts)
+
+
+def commit_records(
+    root: Path,
+    records: list[Record],
+    message: str,
+    target: Target,
+    attempts: int = ATTEMPTS,
+) -> str | None:
+    """Push several records (a compile's ensembles) and the board at once."""
     repo = git.Repo(root)
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
@@ -80,31 +92,33 @@ def commit_board(
     with repo.git.custom_environment(**auth_environment(repo, target)):
         for attempt in retrying:
             with attempt:
-                return _attempt(repo, root, record, target)
+                return _attempt(repo, root, records, message, target)
     return None  # not reached: the last failed attempt re-raises
 
 
-def _attempt(repo: git.Repo, root: Path, record: Record, target: Target) -> str | None:
+def _attempt(
+    repo: git.Repo, root: Path, records: list[Record], message: str, target: Target
+) -> str | None:
     remote = repo.remote(target.remote)
     remote.fetch(
         f"+refs/heads/{target.branch}:refs/remotes/{target.remote}/{target.branch}"
     )
     repo.git.reset("--hard", f"{target.remote}/{target.branch}")
 
-    write_record(root, record)
+    for record in records:
+        write_record(root, record)
     write_boards(root, all_playbooks(root))
     repo.git.add("--all", "leaderboard")
     if not repo.git.diff("--cached", "--name-only"):
         return None
 
-    message = f"Board: {record.path} ({record.status})\n\nRecord {record.file_name}"
     with repo.git.custom_environment(**BOT_IDENTITY):
         repo.git.commit("--quiet", "--no-verify", "-m", message)
     infos = remote.push(f"HEAD:refs/heads/{target.branch}")
     failed = [info for info in infos if info.flags & FAILED_PUSH]
     if failed or not infos:
         summary = failed[0].summary.strip() if failed else "no push result"
-        log.info("push of %s rejected: %s", record.file_name, summary)
+        log.info("push of %s rejected: %s", message.splitlines()[0], summary)
         raise PushRejected(f"push to {target.branch} rejected: {summary}")
     return repo.head.commit.hexsha
 

@@ -339,7 +339,7 @@ def compile_(
     repo: RepoOption = None,
 ) -> None:
     """Build a voting ensemble of each playbook's best submissions."""
-    from camino.board import write_boards, write_ensemble_page
+    from camino.board import write_boards
     from camino.commands.round import all_playbooks
     from camino.evaluator.compile import Options, compile_playbook
 
@@ -357,7 +357,6 @@ def compile_(
         with err.status(f"compiling {spec.name}..."):
             outcome = compile_playbook(root, spec, options, note=_note)
         if outcome.record is not None:
-            write_ensemble_page(root, spec, outcome.record)
             _print_record(outcome.record, outcome.is_new)
     write_boards(root, playbooks)
 

@@ -148,8 +148,10 @@ def write_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:
     the old board in place instead of half a new one."""
     boards = [build_board(repo, playbook) for playbook in playbooks]
     pages = render(repo, boards)
+    pages.update(ensemble_pages(repo, boards))
     for path, text in pages.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, text)
     return list(pages)
 
@@ -169,9 +171,23 @@ def board_frame(board: Board) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()
 
 
-def write_ensemble_page(repo: Path, playbook: Playbook, record: Record) -> Path:
-    """``leaderboard/ensembles/<playbook>.md``: members, their contribution
-    (the ensemble's score without each) and how often they agree."""
+def ensemble_pages(repo: Path, boards: Sequence[Board]) -> dict[Path, str]:
+    """``leaderboard/ensembles/<playbook>.md`` for each board with an ensemble
+    row: members, their contribution (the ensemble's score without each) and
+    how often they agree."""
+    environment = _environment(repo)
+    pages = {}
+    for board in boards:
+        shown = [row.record for row in board.rows if row.record.kind == "ensemble"]
+        if shown:
+            path = repo / "leaderboard" / "ensembles" / f"{board.playbook.name}.md"
+            pages[path] = _ensemble_page(environment, board.playbook, shown[0])
+    return pages
+
+
+def _ensemble_page(
+    environment: jinja2.Environment, playbook: Playbook, record: Record
+) -> str:
     details = record.details
     weights = details.get("weights") or [None] * len(details["members"])
     members = [
@@ -184,14 +200,6 @@ def write_ensemble_page(repo: Path, playbook: Playbook, record: Record) -> Path:
             strict=True,
         )
     ]
-    text = _render(
-        _environment(repo),
-        "ensemble.md.j2",
-        playbook=playbook,
-        record=record,
-        members=members,
+    return _render(
+        environment, "ensemble.md.j2", playbook=playbook, record=record, members=members
     )
-    path = repo / "leaderboard" / "ensembles" / f"{playbook.name}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
-    return path

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camino.board import write_boards, write_ensemble_page
+from camino.board import write_boards
 from camino.commands.split import split_playbook
 from camino.errors import SpecError
 from camino.evaluator.compile import compile_playbook
@@ -83,7 +83,6 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
         tell(f"compile {playbook.name}", done, total)
         outcome = compile_playbook(repo, playbook, note=summary.notes.append)
         if outcome.record is not None:
-            write_ensemble_page(repo, playbook, outcome.record)
             summary.ensembles.append(outcome.record)
 
     tell("render the board", total - 1, total)
