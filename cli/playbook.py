@@ -55,6 +55,22 @@ class Limits(Strict):
     submissions_per_day: int = Field(5, gt=0)
 
 
+class CsvSource(Strict):
+    """A CSV the maintainer owns, kept out of the repository: the path is
+    relative to the competition repo (``../private/heart.csv``) or absolute.
+    ``source: csv:PATH`` is the short form for a comma-separated file."""
+
+    csv: StrictStr
+    sep: Literal[",", ";", "\t", "|"] = ","
+    decimal: Literal[".", ","] = "."
+
+    @model_validator(mode="after")
+    def _sep_is_not_decimal(self) -> CsvSource:
+        if self.sep == self.decimal:
+            raise ValueError(f"sep and decimal are both {self.sep!r}; they must differ")
+        return self
+
+
 class Split(Strict):
     """How ``camino playbook split`` cuts the source data, deterministically."""
 
@@ -71,7 +87,7 @@ class Playbook(Strict):
     target: StrictStr
     id: StrictStr | None = None
     metrics: list[MetricEntry]
-    source: StrictStr | None = None
+    source: StrictStr | CsvSource | None = None
     split: Split = Split()
     limits: Limits = Limits()
     internal: StrictStr | None = None
