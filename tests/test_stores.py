@@ -7,12 +7,19 @@ in the cache folder.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BUCKET, NOWHERE, S3
+from conftest import BUCKET, NOWHERE, ROOT, S3, write_model
 from s3proxy import S3Proxy
+from typer.testing import CliRunner
 
+from camino.app import app
+from camino.commands.round import run_round
 from camino.errors import SpecError
 from camino.stores import (
     INTERNAL_FILES,
@@ -328,3 +335,92 @@ def test_a_key_cannot_leave_the_store(tmp_path: Path, internal: Path) -> None:
 def test_a_missing_local_internal_part_names_the_split_command(tmp_path: Path) -> None:
     with pytest.raises(MissingData, match="camino playbook split iris"):
         internal_data(str(tmp_path / "nothing"), "iris")
+
+
+# --- the evaluation reads the store ---------------------------------------------
+
+CAMINO = ROOT / ".venv" / "bin" / "camino"
+
+# Fails loudly if the evaluator hands the model anything of its store or
+# credentials; otherwise a plain nearest-neighbours model.
+NOSY_MODEL = """
+    import os
+
+    import pandas as pd
+    from sklearn.neighbors import KNeighborsClassifier
+
+    class Model:
+        def __init__(self):
+            seen = sorted(
+                name for name in os.environ if name.startswith(("AWS", "CAMINO"))
+            )
+            if seen:
+                raise RuntimeError(f"the model can see {seen}")
+            self.data = pd.read_csv("data/train.csv")
+            self.y = "species"
+            self.X = [c for c in self.data.columns if c != self.y]
+
+        def train(self):
+            self.clf = KNeighborsClassifier(3).fit(self.data[self.X], self.data[self.y])
+
+        def predict(self, items):
+            return list(self.clf.predict(items[self.X]))
+"""
+
+
+def test_evaluate_reads_the_internal_data_from_s3_and_the_model_sees_no_secret(
+    competition: Path, s3: S3
+) -> None:
+    hidden = competition / ".camino" / "internal" / "iris"
+    # Ten validation rows only, so the record shows where the data came from.
+    validate = (hidden / "validate.csv").read_text().splitlines(keepends=True)
+    (hidden / "validate.csv").write_text("".join(validate[:11]))
+    open_store(f"s3://{BUCKET}/comp/iris").put_folder(hidden)
+    shutil.rmtree(hidden)
+    folder = write_model(competition, NOSY_MODEL)
+    environ = dict(os.environ, CAMINO_INTERNAL_STORE=f"s3://{BUCKET}/comp")
+
+    done = subprocess.run(
+        [str(CAMINO), "evaluate", str(folder)],
+        cwd=competition,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert environ["AWS_SECRET_ACCESS_KEY"] == "testing"  # the evaluator had it
+    (record,) = (competition / "leaderboard/results/iris").glob("*.json")
+    result = json.loads(record.read_text())
+    assert result["status"] == "scored" and result["rows"] == 10
+    assert (competition / ".camino" / "cache" / "views").is_dir()
+    assert "testing" not in done.stdout + done.stderr
+
+
+def test_evaluate_stops_before_the_model_when_the_store_has_no_credentials(
+    competition: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_model(competition, NOSY_MODEL)
+    monkeypatch.setenv("CAMINO_INTERNAL_STORE", f"s3://{BUCKET}/comp")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    arguments = ["evaluate", str(folder), "--repo", str(competition)]
+    result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 2, result.output
+    assert "the store in CAMINO_INTERNAL_STORE" in result.stderr
+    assert "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in result.stderr
+    assert not (competition / "leaderboard" / "results").exists()
+
+
+def test_a_round_checks_the_store_once_before_any_submission_runs(
+    with_examples: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMINO_INTERNAL_STORE", "s3://no-such-bucket/comp")
+
+    with pytest.raises(StoreError, match="the bucket 'no-such-bucket' does not exist"):
+        run_round(with_examples)
+
+    assert not (with_examples / "leaderboard" / "results").exists()
