@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import textwrap
 import urllib.request
 from collections.abc import Iterator
@@ -173,6 +174,22 @@ def with_examples(competition: Path) -> Path:
     """The competition with this repository's example submissions."""
     shutil.copytree(ROOT / "submissions", competition / "submissions")
     return competition
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit everything in ``repo`` (made a repository if it is none)."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
 
 
 def write_model(

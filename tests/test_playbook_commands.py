@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import BUCKET, S3
+from conftest import BUCKET, S3, commit_all, git
 from typer.testing import CliRunner, Result
 
 from camino.app import app
@@ -28,21 +27,11 @@ def camino(*args: object) -> Result:
     return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture
 def repo(competition: Path) -> Path:
     """The split competition, committed to git, internal data ignored."""
     (competition / ".gitignore").write_text(".camino/\n")
-    git(competition, "init", "-q")
-    git(competition, "add", "-A")
-    git(competition, "commit", "-qm", "competition")
+    commit_all(competition, "competition")
     return competition
 
 
