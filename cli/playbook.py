@@ -26,6 +26,7 @@ from pydantic import (
 
 from camino.errors import MetricError, SpecError
 from camino.metrics import Metric, get_metric
+from camino.stores import internal_location
 from camino.yamlfile import parse
 
 SLUG_RULE = (
@@ -124,8 +125,9 @@ class Playbook(Strict):
         return self.metric_objects[0]
 
     def internal_location(self, repo: Path) -> str:
-        """Where the internal data lives: a store URL or a folder under repo."""
-        return self.internal or str(repo / ".camino" / "internal" / self.name)
+        """Where the evaluation reads the internal data: a store URL or a
+        folder (``CAMINO_INTERNAL_STORE`` applies; see camino.stores)."""
+        return internal_location(self.name, self.internal, repo).url
 
 
 class Meta(Strict):

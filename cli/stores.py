@@ -74,6 +74,17 @@ class NoCredentials(StoreError):
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a playbook's internal data is read, how messages call that
+    place, and whether the URL came from a secret: then messages show
+    neither the URL nor its bucket and keys."""
+
+    url: str
+    label: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
 class Entry:
     """One object of a store: its key below the store's prefix, size, version."""
 
@@ -107,10 +118,6 @@ class Store(ABC):
         """Fail now, with the missing setting or permission named, unless the
         store can be reached and read and holds ``required``."""
 
-    @abstractmethod
-    def child(self, name: str) -> Store:
-        """The store one level down: ``s3://b/p`` -> ``s3://b/p/name``."""
-
     def put_folder(self, source: Path, prefix: str = "") -> list[str]:
         """Put every file under ``source``; returns the keys written."""
         if not source.is_dir():
@@ -129,20 +136,23 @@ def open_store(
     cache: Path | None = None,
     environ: Mapping[str, str] | None = None,
     label: str | None = None,
+    secret: bool = False,
 ) -> Store:
     """The store at ``url``; ``label`` is how messages call it (default: url).
 
     ``cache`` is where S3 downloads are kept (default ``$CAMINO_CACHE`` or
     ``.camino/cache``); ``environ`` defaults to the process environment.
+    ``secret``: the URL came from a secret; messages hide its bucket and keys.
     """
     env = os.environ if environ is None else environ
     parsed = urlparse(url)
+    shown = label or ("the store" if secret else url)
     if parsed.scheme in ("", "file"):
-        return LocalStore(Path(parsed.path if parsed.scheme else url), label)
+        return LocalStore(Path(parsed.path if parsed.scheme else url), shown, secret)
     if parsed.scheme == "s3":
-        return _open_s3(url, cache, env, label)
+        return _open_s3(url, cache, env, shown, secret)
     raise SpecError(
-        f"store {label or url!r}: the scheme {parsed.scheme!r} is not supported; "
+        f"{shown}: the scheme {parsed.scheme!r} is not supported; "
         "use s3://BUCKET/PREFIX, file://PATH or a folder"
     )
 
@@ -167,21 +177,22 @@ def internal_location(
     internal: str | None,
     repo: Path,
     environ: Mapping[str, str] | None = None,
-) -> tuple[str, str]:
-    """Where the evaluation reads a playbook's internal data, and what to call
-    that place in messages: ``CAMINO_INTERNAL_STORE``/<playbook>, else the
-    playbook's ``internal:``, else the local default."""
+) -> Location:
+    """Where the evaluation reads a playbook's internal data:
+    ``CAMINO_INTERNAL_STORE``/<playbook>, else the playbook's ``internal:``,
+    else the local default."""
     env = os.environ if environ is None else environ
     override = env.get("CAMINO_INTERNAL_STORE", "").strip()
     if override:
         # The URL comes from a secret: messages name the variable, not it.
-        return _join_url(override, playbook), "the store in CAMINO_INTERNAL_STORE"
+        url = _join_url(override, playbook)
+        return Location(url, "the store in CAMINO_INTERNAL_STORE", secret=True)
     if internal:
         shown = f"the internal store of playbooks/{playbook}/playbook.yml"
         if is_local(internal):
-            return str(repo / local_folder(internal)), shown
-        return internal, shown
-    return str(staging_folder(repo, playbook)), "the local internal folder"
+            return Location(str(repo / local_folder(internal)), shown)
+        return Location(internal, shown)
+    return Location(str(staging_folder(repo, playbook)), "the local internal folder")
 
 
 def staging_folder(repo: Path, playbook: str) -> Path:
@@ -199,7 +210,7 @@ def cache_root(repo: Path, environ: Mapping[str, str] | None = None) -> Path:
 
 
 def internal_data(
-    location: str,
+    location: str | Location,
     playbook: str,
     *,
     cache: Path | None = None,
@@ -208,13 +219,13 @@ def internal_data(
     """The local folder holding ``train.csv`` and ``validate.csv`` of the
     internal part of ``playbook``, downloaded first if the store is remote;
     fails with the command that creates or sends the data."""
-    store = open_store(location, cache=cache, label=label)
+    store = _open_location(location, cache, label)
     with _hint_for_missing(store, playbook):
         return store.fetch(required=INTERNAL_FILES)
 
 
 def check_internal_data(
-    location: str,
+    location: str | Location,
     playbook: str,
     *,
     cache: Path | None = None,
@@ -222,9 +233,19 @@ def check_internal_data(
 ) -> None:
     """The preflight: the store answers, the credentials may read it, and it
     holds the internal files of ``playbook``; nothing is downloaded."""
-    store = open_store(location, cache=cache, label=label)
+    store = _open_location(location, cache, label)
     with _hint_for_missing(store, playbook):
         store.check(INTERNAL_FILES)
+
+
+def _open_location(
+    location: str | Location, cache: Path | None, label: str | None
+) -> Store:
+    if isinstance(location, str):
+        return open_store(location, cache=cache, label=label)
+    return open_store(
+        location.url, cache=cache, label=location.label, secret=location.secret
+    )
 
 
 @contextlib.contextmanager
@@ -243,10 +264,13 @@ def _hint_for_missing(store: Store, playbook: str) -> Iterator[None]:
 
 
 class LocalStore(Store):
-    def __init__(self, root: Path, label: str | None = None) -> None:
+    def __init__(
+        self, root: Path, label: str | None = None, secret: bool = False
+    ) -> None:
         self.root = root
         self.url = str(root)
         self.label = label or str(root)
+        self.secret = secret
 
     def put_file(self, source: Path, key: str) -> None:
         target = self.root / _safe_key(key)
@@ -278,14 +302,12 @@ class LocalStore(Store):
         folder = self.root / _safe_key(prefix) if prefix else self.root
         missing = [name for name in required if not (folder / name).is_file()]
         if missing:
-            raise MissingData(f"{folder} has no {', '.join(missing)}")
+            where = self.label if self.secret else str(folder)
+            raise MissingData(f"{where} has no {', '.join(missing)}")
         return folder
 
     def check(self, required: Sequence[str] = ()) -> None:
         self.fetch(required=required)
-
-    def child(self, name: str) -> LocalStore:
-        return LocalStore(self.root / _safe_key(name))
 
 
 # --- S3 ---------------------------------------------------------------------
@@ -301,7 +323,9 @@ class S3Store(Store):
         cache: Path,
         label: str,
         environ: Mapping[str, str],
+        secret: bool = False,
     ) -> None:
+        self.secret = secret
         self.bucket = bucket
         self.session = session
         self.prefix = prefix.strip("/")
@@ -313,19 +337,25 @@ class S3Store(Store):
 
     def put_file(self, source: Path, key: str) -> None:
         # One PUT: objects up to 5 GB, far above a data set or a pickle here.
-        with source.open("rb") as body:
-            self._call("write", self.client.put_object, Key=self._key(key), Body=body)
+        # TODO(#5): switch to upload_file (multipart) if an artifact nears it.
+        full = self._key(key)
+        try:
+            with source.open("rb") as body:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=body)
+        except Exception as error:
+            raise self._explain(error, "write", full) from None
 
     def list(self, prefix: str = "") -> list[Entry]:
         return list(self._list(prefix))
 
     def exists(self, key: str) -> bool:
+        full = self._key(key)
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            self.client.head_object(Bucket=self.bucket, Key=full)
         except Exception as error:
             if _status(error) == 404:
                 return False
-            raise self._explain(error, "read") from None
+            raise self._explain(error, "read", full) from None
         return True
 
     def fetch(self, prefix: str = "", required: Sequence[str] = ()) -> Path:
@@ -348,17 +378,6 @@ class S3Store(Store):
         # HEAD of each required object proves without a download.
         for name in required:
             self.exists(name)
-
-    def child(self, name: str) -> S3Store:
-        return S3Store(
-            self.bucket,
-            _join(self.prefix, name),
-            self.session,
-            self.client,
-            self.cache,
-            f"{self.label}/{name}",
-            self.environ,
-        )
 
     def _key(self, key: str) -> str:
         return _join(self.prefix, _safe_key(key).as_posix())
@@ -393,7 +412,13 @@ class S3Store(Store):
     def _blob(self, entry: Entry) -> Path:
         """The cached copy of one object, downloaded unless already whole."""
         key = self._key(entry.key)
-        blob = self.cache / "objects" / _digest(self._origin(), key, entry.etag)
+        version = f"{entry.etag}\t{entry.size}"
+        blob = self.cache / "objects" / _digest(self._origin(), key, version)
+        # The size is what is checked: the ETag is an MD5 of the bytes only
+        # for single-part, unencrypted uploads, so it cannot be verified in
+        # general. TODO(#5): nothing evicts old objects, views or the .part
+        # files of killed downloads; sweep by age once a runner's disk fills
+        # (deleting .camino/cache is always safe meanwhile).
         if blob.is_file() and blob.stat().st_size == entry.size:
             return blob
 
@@ -425,8 +450,6 @@ class S3Store(Store):
                     written += len(chunk)
                 file.flush()
                 os.fsync(file.fileno())
-        except CaminoError:
-            raise
         except Exception as error:
             raise self._explain(error, "read", key) from None
         return written
@@ -437,20 +460,24 @@ class S3Store(Store):
         if self.session.get_credentials() is None:
             raise NoCredentials(f"{self.label}: {NO_CREDENTIALS}")
 
-    def _call(self, action: str, method: Any, **arguments: Any) -> Any:
-        try:
-            return method(Bucket=self.bucket, **arguments)
-        except Exception as error:
-            raise self._explain(error, action, arguments.get("Key")) from None
-
     def _explain(
         self, error: Exception, action: str, key: str | None = None
     ) -> StoreError:
+        """Our error for a boto3 one; anything else (a bug, Ctrl-C's cousins,
+        a full disk) goes up as it is."""
+        if not _is_s3_error(error):
+            raise error
+        key = key or _join(self.prefix, "*")
+        bucket = self.bucket
+        if self.secret:
+            # Placeholders the maintainer fills in from the secret's value.
+            key = _join("PREFIX", key[len(self.prefix) :]) if self.prefix else key
+            bucket = "BUCKET"
         message = explain_s3_error(
             error,
             action,
-            bucket=self.bucket,
-            key=key or f"{self.prefix}/*",
+            bucket=bucket,
+            key=key,
             endpoint=self.client.meta.endpoint_url,
         )
         kind = NoCredentials if message == NO_CREDENTIALS else StoreError
@@ -533,6 +560,14 @@ def _explain_code(error: Any, action: str, bucket: str, key: str) -> str:
     return f"S3 refused to {action} ({code or status}: {details.get('Message', '')})"
 
 
+def _is_s3_error(error: Exception) -> bool:
+    # botocore is imported when a store is opened, not with camino: the
+    # classes are looked up here instead of in the except clauses.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(error, BotoCoreError | ClientError)
+
+
 def _status(error: Exception) -> int | None:
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
@@ -558,11 +593,15 @@ def s3_settings(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
 
 
 def _open_s3(
-    url: str, cache: Path | None, environ: Mapping[str, str], label: str | None
+    url: str,
+    cache: Path | None,
+    environ: Mapping[str, str],
+    label: str,
+    secret: bool,
 ) -> S3Store:
     parsed = urlparse(url)
     if not parsed.netloc:
-        raise SpecError(f"store {label or url!r}: name a bucket, s3://BUCKET/PREFIX")
+        raise SpecError(f"{label}: name a bucket, s3://BUCKET/PREFIX")
     root = cache or Path(environ.get("CAMINO_CACHE") or DEFAULT_CACHE)
     session, client = _client(environ)
     return S3Store(
@@ -571,8 +610,9 @@ def _open_s3(
         session,
         client,
         root,
-        label or url,
+        label,
         environ,
+        secret,
     )
 
 

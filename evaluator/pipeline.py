@@ -215,15 +215,13 @@ def check_internal_stores(repo: Path, playbooks: Iterable[Playbook]) -> None:
     internal store answers, may be read, and holds the internal files. A
     missing variable or permission stops the run here, not mid-round."""
     for playbook in playbooks:
-        location, label = internal_location(playbook.name, playbook.internal, repo)
-        check_internal_data(
-            location, playbook.name, cache=cache_root(repo), label=label
-        )
+        location = internal_location(playbook.name, playbook.internal, repo)
+        check_internal_data(location, playbook.name, cache=cache_root(repo))
 
 
 def load_internal(repo: Path, playbook: Playbook) -> tuple[pd.DataFrame, pd.DataFrame]:
-    location, label = internal_location(playbook.name, playbook.internal, repo)
-    folder = internal_data(location, playbook.name, cache=cache_root(repo), label=label)
+    location = internal_location(playbook.name, playbook.internal, repo)
+    folder = internal_data(location, playbook.name, cache=cache_root(repo))
     target = [playbook.target]
     text = [playbook.id] if playbook.id else []
     train = read_table(

@@ -263,10 +263,11 @@ def test_camino_internal_store_overrides_the_playbook_and_is_not_shown(
 ) -> None:
     environ = {"CAMINO_INTERNAL_STORE": "s3://secret-bucket/comp/"}
 
-    url, label = internal_location("iris", "s3://other/iris", tmp_path, environ)
+    where = internal_location("iris", "s3://other/iris", tmp_path, environ)
 
-    assert url == "s3://secret-bucket/comp/iris"
-    assert "secret-bucket" not in label and "CAMINO_INTERNAL_STORE" in label
+    assert where.url == "s3://secret-bucket/comp/iris" and where.secret
+    assert "secret-bucket" not in where.label
+    assert "CAMINO_INTERNAL_STORE" in where.label
 
 
 def test_without_override_the_playbook_or_the_local_default_decides(
@@ -276,9 +277,9 @@ def test_without_override_the_playbook_or_the_local_default_decides(
     folder = internal_location("iris", "data/hidden", tmp_path, {})
     default = internal_location("iris", None, tmp_path, {})
 
-    assert remote[0] == "s3://b/iris"
-    assert folder[0] == str(tmp_path / "data" / "hidden")
-    assert default[0] == str(tmp_path / ".camino" / "internal" / "iris")
+    assert remote.url == "s3://b/iris" and not remote.secret
+    assert folder.url == str(tmp_path / "data" / "hidden")
+    assert default.url == str(tmp_path / ".camino" / "internal" / "iris")
 
 
 @pytest.mark.parametrize(
@@ -418,9 +419,14 @@ def test_evaluate_stops_before_the_model_when_the_store_has_no_credentials(
 def test_a_round_checks_the_store_once_before_any_submission_runs(
     with_examples: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CAMINO_INTERNAL_STORE", "s3://no-such-bucket/comp")
+    monkeypatch.setenv("CAMINO_INTERNAL_STORE", "s3://no-such-bucket/hidden")
 
-    with pytest.raises(StoreError, match="the bucket 'no-such-bucket' does not exist"):
+    with pytest.raises(StoreError) as raised:
         run_round(with_examples)
 
+    # The URL is a secret: the message names the variable and placeholders.
+    message = str(raised.value)
+    assert message.startswith("the store in CAMINO_INTERNAL_STORE: the bucket")
+    assert "'BUCKET' does not exist" in message
+    assert "no-such-bucket" not in message and "hidden" not in message
     assert not (with_examples / "leaderboard" / "results").exists()

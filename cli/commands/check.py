@@ -317,11 +317,9 @@ def _internal_frames(
     report: CheckReport,
     environ: Mapping[str, str] | None,
 ) -> pd.DataFrame | None:
-    location, label = internal_location(playbook.name, playbook.internal, repo, environ)
+    location = internal_location(playbook.name, playbook.internal, repo, environ)
     try:
-        folder = internal_data(
-            location, playbook.name, cache=cache_root(repo, environ), label=label
-        )
+        folder = internal_data(location, playbook.name, cache=cache_root(repo, environ))
         text = id_columns(playbook)
         parts = [
             read_table(folder / file, name=f"internal {file}", text=text)
@@ -330,7 +328,7 @@ def _internal_frames(
     except (NoCredentials, MissingData) as error:
         # Not here (a fork's pull request has no secrets, a fresh checkout no
         # local internal folder): say so, and let the maintainer run it.
-        if isinstance(error, NoCredentials) or is_local(location):
+        if isinstance(error, NoCredentials) or is_local(location.url):
             report.add("overlap", "skip", f"the internal data is not here: {error}")
             return None
         report.add("overlap", "fail", str(error))

@@ -178,9 +178,9 @@ def _remote_store(
     internal_dir: Path,
     environ: Mapping[str, str] | None,
 ) -> str | None:
-    location, label = internal_location(playbook.name, playbook.internal, repo, environ)
-    if is_local(location) and local_folder(location).resolve() == (
+    where = internal_location(playbook.name, playbook.internal, repo, environ)
+    if is_local(where.url) and local_folder(where.url).resolve() == (
         internal_dir.resolve()
     ):
         return None
-    return label
+    return where.label

@@ -22,6 +22,7 @@ from camino.errors import SpecError
 from camino.playbook import Playbook, load_playbook, playbook_dir
 from camino.stores import (
     INTERNAL_FILES,
+    Location,
     cache_root,
     internal_location,
     is_local,
@@ -52,16 +53,21 @@ def upload_playbook(
             f"send; make it first with: camino playbook split {name}"
         )
 
-    url, label = _destination(repo, playbook, source, store_url, environ)
-    cache = cache_root(repo, environ)
-    store = open_store(url, cache=cache, label=label, environ=environ)
+    where = _destination(repo, playbook, source, store_url, environ)
+    store = open_store(
+        where.url,
+        cache=cache_root(repo, environ),
+        label=where.label,
+        secret=where.secret,
+        environ=environ,
+    )
     keys = []
     for file in INTERNAL_FILES:
         store.put_file(source / file, file)
         keys.append(file)
 
     store.check(INTERNAL_FILES)
-    return UploadSummary(name, label, keys)
+    return UploadSummary(name, where.label, keys)
 
 
 def _destination(
@@ -70,17 +76,18 @@ def _destination(
     source: Path,
     store_url: str | None,
     environ: Mapping[str, str] | None,
-) -> tuple[str, str]:
+) -> Location:
     if store_url:
         # Typed by the maintainer, so it may be shown.
         url = f"{store_url.rstrip('/')}/{playbook.name}"
-        return url, url
+        return Location(url, url)
 
-    url, label = internal_location(playbook.name, playbook.internal, repo, environ)
-    if is_local(url) and local_folder(url).resolve() == source.resolve():
+    where = internal_location(playbook.name, playbook.internal, repo, environ)
+    local = is_local(where.url)
+    if local and local_folder(where.url).resolve() == source.resolve():
         raise SpecError(
             f"the internal data of {playbook.name!r} is read from {source} "
             "itself: there is nothing to upload; name a store with --store "
             "s3://BUCKET/PREFIX, or set CAMINO_INTERNAL_STORE"
         )
-    return url, label
+    return where
