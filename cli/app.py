@@ -364,7 +364,7 @@ def playbook_new(
         title=title,
     )
     made = new_playbook(resolve_repo(repo), request)
-    out.print(f"Created {made.folder.name}/: playbook.yml, template/, data/")
+    out.print(f"Created playbooks/{name}/: playbook.yml, template/, data/")
     _print_split(made.split)
     out.print(f"Next: camino playbook check {name}")
 

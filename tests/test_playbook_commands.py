@@ -158,6 +158,43 @@ def test_c16_a_european_export_needs_its_separator_and_decimal_mark(
     assert spec["source"] == {"csv": "../private/heart.csv", "sep": ";", "decimal": ","}
 
 
+def test_a_tab_separated_file_reads_with_sep_tab(repo: Path, private: Path) -> None:
+    rows = [row.replace(",", "\t") for row in heart_rows()]
+    csv = write_csv(private, HEADER.replace(",", "\t") + "".join(rows))
+
+    plain = new(repo, csv)
+    tabbed = new(repo, csv, "--sep", "tab")
+
+    assert plain.exit_code == 2 and "--sep tab" in plain.output
+    assert tabbed.exit_code == 0, tabbed.output
+    spec = yaml.safe_load((repo / "playbooks/heart/playbook.yml").read_text())
+    assert spec["source"]["sep"] == "\t"
+
+
+def test_an_impossible_separator_is_refused(repo: Path, private: Path) -> None:
+    csv = write_csv(private, HEADER + "".join(heart_rows()))
+
+    made = new(repo, csv, "--decimal", ",")
+
+    assert made.exit_code == 2, made.output
+    assert "they differ" in made.output
+
+
+def test_new_from_a_scikit_learn_data_set(repo: Path) -> None:
+    made = camino(
+        "playbook", "new", "flowers", "--from", "sklearn:iris", "--task",
+        "classification", "--target", "kind", "--metrics", "accuracy,f1",
+        "--repo", repo,
+    )  # fmt: skip
+
+    assert made.exit_code == 0, made.output
+    assert "Created playbooks/flowers/" in made.output
+    spec = yaml.safe_load((repo / "playbooks/flowers/playbook.yml").read_text())
+    assert spec["source"] == "sklearn:iris"
+    assert spec["metrics"] == ["accuracy", "f1"]
+    assert "kind" in public(repo, "flowers").columns
+
+
 def test_duplicate_rows_are_dropped_before_the_split_and_counted(
     repo: Path, private: Path
 ) -> None:

@@ -3,6 +3,13 @@
 boto3 runs unchanged; what the tests look at is what crosses the wire (the
 proxy of ``s3_proxy`` counts requests and can cut a download) and what lands
 in the cache folder.
+
+moto accepts any credentials until IAM checks are switched on
+(``S3.require_auth``, moto's own reset-auth API); then unknown keys, wrong
+secrets and missing permissions get the answers AWS gives. What moto cannot
+show here: an expired session token (``ExpiredToken``) and an instance
+role; their messages come from the same code table, untested against a
+server.
 """
 
 from __future__ import annotations

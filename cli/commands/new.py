@@ -122,7 +122,14 @@ def _source_reference(repo: Path, request: Request) -> str | CsvSource:
     reference = Path(os.path.relpath(path, repo.resolve())).as_posix()
     if request.sep == "," and request.decimal == ".":
         return f"csv:{reference}"
-    return CsvSource(csv=reference, sep=request.sep, decimal=request.decimal)
+    try:
+        return CsvSource(csv=reference, sep=request.sep, decimal=request.decimal)
+    except ValueError:
+        raise SpecError(
+            f"--sep {request.sep!r} --decimal {request.decimal!r}: the separator "
+            "is one of ',', ';', tab, '|' and the decimal mark '.' or ',', and "
+            "they differ"
+        ) from None
 
 
 def _check_kept_out(path: Path, repo: Path) -> None:
@@ -156,10 +163,17 @@ def _check_separator(path: Path, request: Request) -> None:
     # options of this command.
     with path.open(encoding="utf-8-sig", errors="replace") as file:
         header = file.readline()
-    if request.sep == "," and ";" in header and "," not in header:
+    if request.sep != "," or "," in header:
+        return
+    if ";" in header:
         raise SpecError(
             f"{path}: the header is separated by ';', not ','; run again with "
             "--sep ';' (and --decimal ',' if numbers are written like 5,1)"
+        )
+    if "\t" in header:
+        raise SpecError(
+            f"{path}: the header is separated by tabs, not ','; run again "
+            "with --sep tab"
         )
 
 
