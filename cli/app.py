@@ -10,17 +10,19 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from camino.action.cli import action_app
-from camino.errors import EXIT_BUG, CaminoError, SubmissionFailed
+from camino.errors import EXIT_BAD_INPUT, EXIT_BUG, CaminoError, SubmissionFailed
 
 HELP = """camino: machine-learning challenges in a Git repository that scores
 itself.
@@ -47,6 +49,13 @@ app.add_typer(action_app, name="action")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+class Task(StrEnum):
+    classification = "classification"
+    regression = "regression"
+
+
 state = {"verbose": False}
 
 RepoOption = Annotated[
@@ -365,6 +374,61 @@ def _note(text: str) -> None:
     err.print(f"[dim]note:[/] {text}", highlight=False)
 
 
+@playbook_app.command("new")
+@handle_errors
+def playbook_new(
+    name: Annotated[str, typer.Argument(help="Name of the new playbook.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="The full data: a CSV file you own (PATH or csv:PATH; keep it "
+            "out of the repository) or sklearn:NAME.",
+        ),
+    ],
+    task: Annotated[Task, typer.Option(help="What is predicted.")],
+    target: Annotated[str, typer.Option(help="The column to predict.")],
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A metric; repeat it or separate with commas. The first "
+            "ranks the board. Default: f1, accuracy / rmse, mae, r2."
+        ),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="A row ID column: read as text, no feature."),
+    ] = None,
+    sep: Annotated[
+        str, typer.Option(help="The CSV's separator: ',', ';', tab or '|'.")
+    ] = ",",
+    decimal: Annotated[
+        str, typer.Option(help="The CSV's decimal mark: '.' or ','.")
+    ] = ".",
+    title: Annotated[str | None, typer.Option(help="Title on the board.")] = None,
+    repo: RepoOption = None,
+) -> None:
+    """Scaffold playbooks/NAME/ from a CSV: playbook.yml, a template that
+    trains, the public data; the internal part goes to .camino/internal/NAME."""
+    from camino.commands.new import Request, new_playbook
+
+    request = Request(
+        name=name,
+        source=source,
+        task=task.value,
+        target=target,
+        metrics=[m.strip() for item in metrics or [] for m in item.split(",") if m],
+        id=id_column,
+        sep="\t" if sep.lower() in ("tab", "\\t") else sep,
+        decimal=decimal,
+        title=title,
+    )
+    made = new_playbook(resolve_repo(repo), request)
+    out.print(f"Created playbooks/{name}/: playbook.yml, template/, data/")
+    _print_split(made.split)
+    out.print(f"Next: camino playbook check {name}")
+
+
 @playbook_app.command("split")
 @handle_errors
 def playbook_split(
@@ -374,9 +438,83 @@ def playbook_split(
     """Build the public data and the internal part from the playbook's source."""
     from camino.commands.split import split_playbook
 
-    summary = split_playbook(resolve_repo(repo), name)
+    _print_split(split_playbook(resolve_repo(repo), name))
+
+
+def _print_split(summary: Any) -> None:
     sizes = ", ".join(f"{label} {rows}" for label, rows in summary.sizes.items())
-    out.print(f"{name}: {sizes} rows")
+    out.print(f"{summary.playbook}: {sizes} rows")
+    if summary.duplicates:
+        out.print(
+            f"dropped {summary.duplicates} duplicate row(s) before the split, so "
+            "no row is both public and internal"
+        )
+    out.print(f"internal part: {summary.internal_dir} (never commit it)")
+    if summary.upload_to:
+        out.print(
+            f"the evaluation reads {summary.upload_to}: send it with "
+            f"camino playbook upload {summary.playbook}"
+        )
+
+
+@playbook_app.command("upload")
+@handle_errors
+def playbook_upload(
+    name: Annotated[str, typer.Argument(help="Playbook name.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Store URL (s3://BUCKET/PREFIX, file://PATH, a folder); the "
+            "playbook's name is appended. Default: $CAMINO_INTERNAL_STORE, "
+            "else the playbook's internal:."
+        ),
+    ] = None,
+    repo: RepoOption = None,
+) -> None:
+    """Send the internal part made by split to the internal store."""
+    from camino.commands.upload import upload_playbook
+
+    summary = upload_playbook(resolve_repo(repo), name, store)
+    out.print(f"{name}: sent {', '.join(summary.keys)} to {summary.destination}")
+
+
+@playbook_app.command("check")
+@handle_errors
+def playbook_check(
+    names: Annotated[list[str], typer.Argument(help="Playbook names.")],
+    markdown: Annotated[
+        bool, typer.Option(help="Print Markdown (for a job summary or comment).")
+    ] = False,
+    repo: RepoOption = None,
+) -> None:
+    """Validate playbooks: schema, metrics, data, template, overlap, git.
+    Exits 2 if a check fails."""
+    from camino.commands.check import check_playbook, to_markdown
+
+    root = resolve_repo(repo)
+    failed = False
+    for name in names:
+        report = check_playbook(root, name)
+        failed = failed or not report.passed
+        if markdown:
+            out.print(to_markdown(report), markup=False, highlight=False)
+        else:
+            _print_check(report)
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_check(report: Any) -> None:
+    verdict = "passed" if report.passed else "[red]FAILED[/]"
+    table = Table(title=f"playbook {report.playbook}: {verdict}")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    colours = {"pass": "green", "fail": "red", "skip": "yellow"}
+    for finding in report.findings:
+        status = f"[{colours[finding.status]}]{finding.status}[/]"
+        table.add_row(finding.check, status, escape(finding.detail))
+    out.print(table)
 
 
 def main() -> None:

@@ -8,10 +8,12 @@ maintainer brings. These are the rules, the only dtype rules camino has:
   stripped. UTF-16/UTF-32 (a BOM ``FF FE`` / ``FE FF`` or many NUL bytes), NUL
   bytes, invalid UTF-8 and a BOM later in the file (two files concatenated)
   are errors that name the line.
-* **Delimiter** - ``,`` only, ``"`` quotes fields, ``""`` is a quote inside a
+* **Delimiter** - ``,``, ``"`` quotes fields, ``""`` is a quote inside a
   quoted field. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. A header that
   reads as one column but contains ``;`` or a tab is reported as a wrong
-  delimiter.
+  delimiter. Only a maintainer's source (``source: {csv: PATH, sep: ";",
+  decimal: ","}`` in playbook.yml) may name another delimiter and decimal
+  mark; everything camino writes uses ``,`` and ``.``.
 * **Header** - the first non-blank line. Every name must be non-empty (an
   empty first name is a saved row index), unique and free of
   leading/trailing whitespace. Nothing is renamed or stripped.
@@ -20,9 +22,10 @@ maintainer brings. These are the rules, the only dtype rules camino has:
 * **Values** - pandas' default inference: numbers become int64/float64,
   ``True``/``False`` bool, everything else text (``str``; ``object`` before
   pandas 3). An empty cell and pandas' default NA strings (``NA``, ``nan``,
-  ...) are NaN. Text is not stripped, but a text column whose values differ
-  only by surrounding whitespace (``" setosa"`` next to ``"setosa"``) is an
-  error, because it would make a phantom class.
+  ...) are NaN. Columns named in ``text`` (a playbook's ``id``) stay text,
+  so the ID ``007`` is not the number 7. Text is not stripped, but a text
+  column whose values differ only by surrounding whitespace (``" setosa"``
+  next to ``"setosa"``) is an error, because it would make a phantom class.
 
 :func:`write_table` writes what :func:`read_table` reads back exactly.
 Errors are :class:`~camino.errors.DataError`; each message starts with the
@@ -73,17 +76,21 @@ def read_table(
     *,
     name: str | None = None,
     required: Sequence[str] = (),
+    text: Sequence[str] = (),
+    delimiter: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """Read a CSV by the rules above; ``name`` is how messages call the file.
 
-    ``required`` lists columns that must be present.
+    ``required`` lists columns that must be present, ``text`` columns read as
+    text whatever they look like.
     """
     shown = str(path) if name is None else name
-    text = _decode(_read_bytes(Path(path), shown), shown)
-    header = _scan(text, shown)
+    content = _decode(_read_bytes(Path(path), shown), shown)
+    header = _scan(content, shown, delimiter)
     _check_required(header, required, shown)
 
-    frame = _parse(text, shown)
+    frame = _parse(content, shown, delimiter, decimal, text)
     _check_text_values(frame, shown)
     return frame
 
@@ -204,12 +211,14 @@ def _line_at(data: bytes, offset: int) -> int:
     return len(_NEWLINE.findall(data, 0, offset)) + 1
 
 
-def _scan(text: str, shown: str) -> list[str]:
+def _scan(text: str, shown: str, delimiter: str = ",") -> list[str]:
     """Check the raw header and the field count of every row; return the
     header exactly as written (pandas would rename empty and repeated names).
     """
     with _field_limit(len(text) + 1):
-        records: _Records = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records: _Records = csv.reader(
+            io.StringIO(text, newline=""), delimiter=delimiter, strict=True
+        )
         found = _next_record(records, shown)
         if found is None:
             raise DataError(
@@ -218,7 +227,7 @@ def _scan(text: str, shown: str) -> list[str]:
             )
 
         header = found[1]
-        _check_header(header, shown)
+        _check_header(header, shown, delimiter)
         _check_rows(records, len(header), shown)
     return header
 
@@ -267,8 +276,9 @@ def _quote_message(error: str, line: int, shown: str) -> str:
     )
 
 
-def _check_header(header: list[str], shown: str) -> None:
-    _check_delimiter(header, shown)
+def _check_header(header: list[str], shown: str, delimiter: str) -> None:
+    if delimiter == ",":
+        _check_delimiter(header, shown)
     _check_unnamed(header, shown)
     _check_header_spaces(header, shown)
     _check_duplicates(header, shown)
@@ -378,11 +388,19 @@ def _did_you_mean(missing: list[str], header: list[str]) -> str:
     return f" (did you mean {', '.join(guesses)}?)" if guesses else ""
 
 
-def _parse(text: str, shown: str) -> pd.DataFrame:
+def _parse(
+    text: str, shown: str, delimiter: str, decimal: str, text_columns: Sequence[str]
+) -> pd.DataFrame:
     try:
         # low_memory=False: infer each column's type from all of its values,
         # not chunk by chunk, which can leave a big file with mixed columns.
-        return pd.read_csv(io.StringIO(text), sep=",", low_memory=False)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            decimal=decimal,
+            dtype={column: str for column in text_columns},
+            low_memory=False,
+        )
     except pd.errors.ParserError as error:
         # _scan checks what pandas checks, so this is only reached if the two
         # parsers disagree on a file; pandas' own words are the best we have.

@@ -26,6 +26,7 @@ from pydantic import (
 
 from camino.errors import MetricError, SpecError
 from camino.metrics import Metric, get_metric
+from camino.stores import internal_location
 from camino.yamlfile import parse
 
 SLUG_RULE = (
@@ -55,6 +56,22 @@ class Limits(Strict):
     submissions_per_day: int = Field(5, gt=0)
 
 
+class CsvSource(Strict):
+    """A CSV the maintainer owns, kept out of the repository: the path is
+    relative to the competition repo (``../private/heart.csv``) or absolute.
+    ``source: csv:PATH`` is the short form for a comma-separated file."""
+
+    csv: StrictStr
+    sep: Literal[",", ";", "\t", "|"] = ","
+    decimal: Literal[".", ","] = "."
+
+    @model_validator(mode="after")
+    def _sep_is_not_decimal(self) -> CsvSource:
+        if self.sep == self.decimal:
+            raise ValueError(f"sep and decimal are both {self.sep!r}; they must differ")
+        return self
+
+
 class Split(Strict):
     """How ``camino playbook split`` cuts the source data, deterministically."""
 
@@ -71,7 +88,7 @@ class Playbook(Strict):
     target: StrictStr
     id: StrictStr | None = None
     metrics: list[MetricEntry]
-    source: StrictStr | None = None
+    source: StrictStr | CsvSource | None = None
     split: Split = Split()
     limits: Limits = Limits()
     internal: StrictStr | None = None
@@ -108,8 +125,9 @@ class Playbook(Strict):
         return self.metric_objects[0]
 
     def internal_location(self, repo: Path) -> str:
-        """Where the internal data lives: a store URL or a folder under repo."""
-        return self.internal or str(repo / ".camino" / "internal" / self.name)
+        """Where the evaluation reads the internal data: a store URL or a
+        folder (``CAMINO_INTERNAL_STORE`` applies; see camino.stores)."""
+        return internal_location(self.name, self.internal, repo).url
 
 
 class Meta(Strict):

@@ -10,6 +10,7 @@ evaluation and idempotence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,12 @@ from camino.evaluator.results import (
 )
 from camino.metrics import Metric
 from camino.playbook import Meta, Playbook, load_meta, load_playbook, playbook_dir
-from camino.stores import internal_data
+from camino.stores import (
+    cache_root,
+    check_internal_data,
+    internal_data,
+    internal_location,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +154,22 @@ def evaluate(
     *,
     force: bool = False,
     launcher: runner.Launcher | None = None,
+    preflight: bool = True,
 ) -> tuple[Record, bool]:
     """Score a submission on the internal data and write its record.
 
     Returns the record and whether it is new: an evaluation of the same files
     on the same data under the same playbook is done once (``force`` redoes
     it). A failing model gets a record with its error category; bad input
-    (meta.yml, layout, data) raises before anything is written.
+    (meta.yml, layout, data, the internal store) raises before anything is
+    written. ``preflight=False`` skips the store check for a caller that ran
+    :func:`check_internal_stores` itself.
     """
     submission = locate(repo, model_dir)
     check_meta(submission)
     playbook = load_playbook(playbook_dir(repo, submission.playbook))
+    if preflight:
+        check_internal_stores(repo, [playbook])
     train, validate = load_internal(repo, playbook)
 
     key = evaluation_key(submission, playbook, train, validate)
@@ -199,18 +210,31 @@ def artifact_dir(repo: Path, record: Record) -> Path:
     return repo / ".camino" / "artifacts" / record.playbook / stem
 
 
+def check_internal_stores(repo: Path, playbooks: Iterable[Playbook]) -> None:
+    """The preflight, run once before any submission: every playbook's
+    internal store answers, may be read, and holds the internal files. A
+    missing variable or permission stops the run here, not mid-round."""
+    for playbook in playbooks:
+        location = internal_location(playbook.name, playbook.internal, repo)
+        check_internal_data(location, playbook.name, cache=cache_root(repo))
+
+
 def load_internal(repo: Path, playbook: Playbook) -> tuple[pd.DataFrame, pd.DataFrame]:
-    folder = internal_data(playbook.internal_location(repo), playbook.name)
+    location = internal_location(playbook.name, playbook.internal, repo)
+    folder = internal_data(location, playbook.name, cache=cache_root(repo))
     target = [playbook.target]
+    text = [playbook.id] if playbook.id else []
     train = read_table(
         folder / "train.csv",
         name=f"internal {playbook.name}/train.csv",
         required=target,
+        text=text,
     )
     validate = read_table(
         folder / "validate.csv",
         name=f"internal {playbook.name}/validate.csv",
         required=target,
+        text=text,
     )
     check_same_columns(train, validate, "internal train.csv", "internal validate.csv")
     return train, validate

@@ -156,14 +156,7 @@ def _read_result(
     if outcome.returncode != 0 or result is None:
         raise SubmissionFailed(*_explain_crash(outcome, limits), outcome.output)
 
-    log = outcome.output
-    if outcome.truncated:
-        # The note must fit inside the same cap as the output it annotates.
-        kept = log.encode()[-(process.OUTPUT_LIMIT - 80) :].decode("utf-8", "ignore")
-        log = (
-            f"[earlier output cut: only the last {len(kept)} characters are kept]\n"
-            f"{kept}"
-        )
+    log = _mark_cut(outcome.output) if outcome.truncated else outcome.output
     return RunResult(
         predictions=result["predictions"],
         proba=result["proba"],
@@ -173,6 +166,15 @@ def _read_result(
         predict_seconds=float(result["predict_seconds"]),
         log=log,
     )
+
+
+def _mark_cut(log: str) -> str:
+    """The note that earlier output was cut, in place of as much of the
+    oldest output, so the log stays within the output limit."""
+    note = "[earlier output cut: only the last {} characters are kept]\n"
+    room = process.OUTPUT_LIMIT - len(note.format(len(log)).encode())
+    kept = log.encode()[-room:].decode("utf-8", errors="ignore")
+    return note.format(len(kept)) + kept
 
 
 def _explain_crash(outcome: process.Outcome, limits: process.Limits) -> tuple[str, str]:

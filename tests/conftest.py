@@ -1,17 +1,33 @@
-"""Shared fixtures: a small competition repository made from the real one.
+"""Shared fixtures: a small competition repository made from the real one,
+and a real S3 API on 127.0.0.1.
 
 ``competition`` copies this repository's playbooks and board templates into a
 temporary folder and splits them once per test session (real scikit-learn
 data sets, real files); each test gets its own copy, so tests may break it.
+
+``s3`` is moto's S3 server (one per test session, started on 127.0.0.1 with a
+free port), emptied before each test, with one bucket; boto3 talks to it
+unchanged. No test can reach AWS: ``no_real_aws`` gives every test, and every
+process a test starts, dummy credentials, no profile, no instance metadata
+and a default endpoint on 127.0.0.1 where nothing listens.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import shutil
+import subprocess
 import textwrap
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from s3proxy import S3Proxy
 
 from camino.commands.split import split_playbook
 
@@ -21,6 +37,120 @@ pytest_plugins = ["github_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOKS = ["iris", "wine", "breast-cancer", "diabetes"]
+BUCKET = "camino-internal"
+# Nothing listens on port 1: a client that misses the moto endpoint fails at
+# once instead of reaching out.
+NOWHERE = "http://127.0.0.1:1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_real_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("AWS_", "CAMINO_")):
+                patch.delenv(name)
+        settings = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+            "AWS_ENDPOINT_URL": NOWHERE,
+        }
+        for name, value in settings.items():
+            patch.setenv(name, value)
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request on stderr; failures say enough.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class S3:
+    """The moto server of the session, as one test sees it."""
+
+    endpoint: str
+    bucket: str
+    client: Any
+
+    def keys(self, prefix: str = "") -> list[str]:
+        listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+    def user(self, *actions: str) -> tuple[str, str]:
+        """An IAM user allowed ``actions`` (e.g. "s3:ListBucket"); returns its
+        access key id and secret."""
+        iam = _client("iam", self.endpoint)
+        name = f"user{len(iam.list_users()['Users'])}"
+        iam.create_user(UserName=name)
+        if actions:
+            allow = {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
+            document = {"Version": "2012-10-17", "Statement": [allow]}
+            iam.put_user_policy(
+                UserName=name, PolicyName="p", PolicyDocument=json.dumps(document)
+            )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def require_auth(self) -> None:
+        """From now on moto checks signatures and IAM policies, as AWS does;
+        by default it accepts any credentials."""
+        _moto_api(self.endpoint, "reset-auth", b"0")
+
+
+@pytest.fixture
+def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3]:
+    _moto_api(moto_endpoint, "reset-auth", b"inf")
+    _moto_api(moto_endpoint, "reset", b"")
+    monkeypatch.setenv("CAMINO_S3_ENDPOINT", moto_endpoint)
+    client = _client("s3", moto_endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    yield S3(moto_endpoint, BUCKET, client)
+    _moto_api(moto_endpoint, "reset-auth", b"inf")
+
+
+@pytest.fixture
+def s3_proxy(s3: S3, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Proxy]:
+    """camino's S3 traffic, seen and optionally cut on its way to moto."""
+    proxy = S3Proxy(s3.endpoint).start()
+    monkeypatch.setenv("CAMINO_S3_ENDPOINT", proxy.url)
+    yield proxy
+    proxy.stop()
+
+
+def _client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _moto_api(endpoint: str, action: str, body: bytes) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/{action}",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +178,22 @@ def with_examples(competition: Path) -> Path:
     """The competition with this repository's example submissions."""
     shutil.copytree(ROOT / "submissions", competition / "submissions")
     return competition
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit everything in ``repo`` (made a repository if it is none)."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
 
 
 def write_model(

@@ -91,6 +91,33 @@ def test_values_are_not_stripped(tmp_path: Path) -> None:
     assert frame["city"].tolist() == [" New York", "Paris "]
 
 
+def test_a_text_column_keeps_what_looks_like_a_number(tmp_path: Path) -> None:
+    content = b"patient,age\n007,40\n12,51\n"
+
+    frame = read_table(write(tmp_path, content), text=["patient"])
+
+    assert frame["patient"].tolist() == ["007", "12"]
+    assert frame["age"].dtype == np.int64
+
+
+def test_c16_a_declared_separator_and_decimal_comma_give_numbers(
+    tmp_path: Path,
+) -> None:
+    content = b"sepal_length;sepal_width;species\n5,1;3,5;setosa\n6,2;2,9;versicolor\n"
+
+    frame = read_table(write(tmp_path, content), delimiter=";", decimal=",")
+
+    assert frame["sepal_length"].dtype == np.float64
+    assert frame["sepal_length"].tolist() == [5.1, 6.2]
+
+
+def test_c16_a_declared_separator_still_counts_fields(tmp_path: Path) -> None:
+    content = b"a;b\n1;2\n3;4;5\n"
+
+    with pytest.raises(DataError, match="line 3: 3 fields, expected 2"):
+        read_table(write(tmp_path, content), name=NAME, delimiter=";")
+
+
 def test_display_name_defaults_to_the_path_as_given(tmp_path: Path) -> None:
     path = tmp_path / "absent.csv"
 

@@ -17,7 +17,12 @@ from camino.board import write_boards
 from camino.commands.split import split_playbook
 from camino.errors import SpecError
 from camino.evaluator.compile import compile_playbook
-from camino.evaluator.pipeline import check_meta, evaluate, locate
+from camino.evaluator.pipeline import (
+    check_internal_stores,
+    check_meta,
+    evaluate,
+    locate,
+)
 from camino.evaluator.results import Record
 from camino.playbook import Playbook, load_playbook
 
@@ -74,9 +79,13 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
         tell(f"split {playbook.name}", done, total)
         split_playbook(repo, playbook.name)
 
+    # One look at each internal store (evaluate and compile read them all):
+    # a missing bucket or credential stops the round before any model runs.
+    check_internal_stores(repo, playbooks)
+
     for done, folder in enumerate(admitted, start=len(splits)):
         tell(f"evaluate {folder.relative_to(repo)}", done, total)
-        record, is_new = evaluate(repo, folder)
+        record, is_new = evaluate(repo, folder, preflight=False)
         (summary.new if is_new else summary.reused).append(record)
 
     for done, playbook in enumerate(playbooks, start=len(splits) + len(folders)):
