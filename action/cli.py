@@ -89,3 +89,25 @@ def publish(
     from camino.action.publish import publish_job
 
     _step(lambda: publish_job(os.environ, root.resolve(), out))
+
+
+@action_app.command(name="compile")
+def compile_(
+    root: RootOption = Path("."), out: OutOption = Path("camino-outcome")
+) -> None:
+    """Build each playbook's ensemble; hand new records to publish-compiled."""
+    from camino.action.compiled import compile_job
+
+    made = _step(lambda: compile_job(os.environ, root.resolve(), out))
+    typer.echo(f"ensembles: {len(made)} new")
+
+
+@action_app.command(name="publish-compiled")
+def publish_compiled(
+    root: RootOption = Path("."), out: OutOption = Path("camino-outcome")
+) -> None:
+    """Commit the compile job's ensemble records and the board."""
+    from camino.action.compiled import publish_compiled as publish
+
+    commit = _step(lambda: publish(os.environ, root.resolve(), out))
+    typer.echo(f"commit: {commit or 'none (nothing new)'}")

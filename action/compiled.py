@@ -1,0 +1,85 @@
+"""The compile workflow's two steps: build ensembles, then commit them.
+
+``compile_job`` runs on the self-hosted runner (it runs submissions' saved
+models, in the sandbox) with a read-only token, and hands the ensemble
+records it made to ``publish_compiled`` as files. ``publish_compiled`` runs
+where the write token is and never runs submission code: it accepts only
+ensemble records of known playbooks and commits them with the board.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+from camino.action.board_commit import Target, commit_records
+from camino.action.config import load_competition
+from camino.action.workflow import add_summary, read_runner
+from camino.commands.round import all_playbooks
+from camino.errors import CaminoError
+from camino.evaluator.compile import Options, compile_playbook
+from camino.evaluator.results import Record, read_record
+
+
+def compile_job(
+    environ: Mapping[str, str], root: Path, out: Path, options: Options | None = None
+) -> list[Record]:
+    """Compile every playbook; write each new ensemble record into ``out``.
+
+    Members are retrained by default: runners are ephemeral, so the pickles an
+    evaluation kept on its runner are gone by the time compile runs.
+    TODO(#5): keep artifacts in the store (open_store) and reuse them here.
+    """
+    options = options or Options(refit=True)
+    runner = read_runner(environ)
+    out.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    made = []
+    for playbook in all_playbooks(root):
+        outcome = compile_playbook(root, playbook, options, notes.append)
+        if outcome.record is not None and outcome.is_new:
+            made.append(outcome.record)
+            path = out / outcome.record.file_name
+            path.write_text(json.dumps(asdict(outcome.record), indent=2))
+
+    lines = [f"- {r.playbook}: {len(r.details['members'])} members" for r in made]
+    lines += [f"- note: {note}" for note in notes]
+    add_summary(runner, "### camino compile\n\n" + ("\n".join(lines) or "nothing new"))
+    return made
+
+
+def publish_compiled(
+    environ: Mapping[str, str], root: Path, out: Path, remote: str = "origin"
+) -> str | None:
+    """Commit the handed-over ensemble records and the board; the commit, or
+    None when there was nothing new."""
+    runner = read_runner(environ)
+    records = [read_record(path) for path in sorted(out.glob("*.json"))]
+    check_records(records, root)
+    if not records:
+        return None
+
+    competition = load_competition(root)
+    names = ", ".join(record.playbook for record in records)
+    message = f"Board: ensembles of {names}"
+    return commit_records(
+        root, records, message, Target(remote, competition.branch, runner.token)
+    )
+
+
+def check_records(records: list[Record], root: Path) -> None:
+    """The files come from a job that ran submission code: accept nothing
+    but ensemble rows of this competition's playbooks."""
+    known = {playbook.name for playbook in all_playbooks(root)}
+    for record in records:
+        if record.kind != "ensemble" or record.author != "camino":
+            raise CaminoError(
+                f"{record.file_name}: not an ensemble record; the compile job "
+                "hands over ensembles only"
+            )
+        if record.playbook not in known:
+            raise CaminoError(
+                f"{record.file_name}: unknown playbook {record.playbook!r}"
+            )
