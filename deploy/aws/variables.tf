@@ -98,7 +98,7 @@ variable "logging_retention_in_days" {
 }
 
 variable "store_bucket" {
-  description = "S3 bucket of camino's internal store: playbooks' internal data lies under s3://store_bucket/internal_prefix/."
+  description = "S3 bucket of camino's internal store (CAMINO_INTERNAL_STORE = s3://store_bucket/internal_prefix)."
   type        = string
 
   validation {
