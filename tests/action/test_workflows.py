@@ -116,7 +116,7 @@ def test_evaluate_workflow_has_the_three_jobs_and_runner_labels() -> None:
         "paths"
     ] == ["submissions/**"]
     assert workflow["permissions"] == {}
-    assert jobs["evaluate"]["runs-on"] == ["self-hosted", "camino"]
+    assert jobs["evaluate"]["runs-on"] == "camino"
     assert jobs["evaluate"]["permissions"] == {"contents": "read"}
     assert runs_pull_request_code(jobs["evaluate"])
     assert not runs_pull_request_code(jobs["publish"])
