@@ -10,7 +10,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 # The Python API (camino.init, camino.test, ...) is imported on first use, so
 # that `camino --help` does not pay for pandas and scikit-learn.
-_API = {"init", "test", "evaluate", "leaderboard", "export"}
+_API = {"init", "test", "evaluate", "leaderboard", "export", "submit"}
 
 
 def __getattr__(name: str) -> object:

@@ -12,7 +12,7 @@ both thin layers over ``camino.commands`` and ``camino.evaluator``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +95,24 @@ def export(
     return export_estimator(
         estimator, playbook, Path(path), _repo(repo), features, overwrite=overwrite
     )
+
+
+def submit(
+    path: str | Path = ".",
+    to: str | None = None,
+    dry_run: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """Open or update the pull request that submits the model folder.
+
+    ``to`` is the competition's git URL (default: where ``init`` fetched the
+    folder from, or ``CAMINO_REPO``); the token comes from ``GITHUB_TOKEN``
+    or ``GH_TOKEN`` in ``environ`` (default: the process environment).
+    Returns the pull request's URL, or None for a dry run.
+    """
+    import os
+
+    from camino.action.submit import submit as run_submit
+
+    _, url = run_submit(Path(path), environ or os.environ, to, dry_run)
+    return url

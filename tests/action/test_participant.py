@@ -122,3 +122,24 @@ def test_submit_without_a_token_says_how_to_get_one(bare: Path, tmp_path: Path) 
 
     assert result.exit_code == 2
     assert "set GITHUB_TOKEN" in result.stderr
+
+
+def test_a_notebook_submits_through_the_api(
+    standin: GitHubStandIn, bare: Path, tmp_path: Path
+) -> None:
+    import camino as api
+
+    standin.add_repo("org/comp", bare, {"bob"})
+    standin.add_user("alice", "alice-token")
+    camino("init", "-p", "iris", "mine", "--from", bare.as_uri(), cwd=tmp_path)
+    env = {
+        "GITHUB_TOKEN": "alice-token",
+        "GITHUB_API_URL": standin.base_url,
+        "CAMINO_GITHUB_PACING": "0",
+    }
+
+    assert api.submit(tmp_path / "mine", dry_run=True, environ=env) is None
+    url = api.submit(tmp_path / "mine", environ=env)
+
+    [pull] = standin.pulls.values()
+    assert url is not None and url.endswith(f"/pull/{pull.number}")
