@@ -19,6 +19,7 @@ Two kinds of names are accepted:
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import sys
 import warnings
@@ -34,6 +35,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.multiclass import unique_labels
 
+from camino import resampled
 from camino.errors import MetricError
 
 CLASSIFICATION = "classification"
@@ -66,6 +68,9 @@ class _Inputs:
 
 
 _ScoreFn = Callable[[_Inputs, Mapping[str, Any]], float]
+# Values on many resamples at once, given row weights of shape (resamples, n);
+# None when these inputs need scoring resample by resample.
+_ResampledFn = Callable[[_Inputs, Mapping[str, Any], np.ndarray], np.ndarray | None]
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Metric:
     # as a dict key, and equal metrics still hash equally.
     params: Mapping[str, Any] = field(hash=False)
     _compute: _ScoreFn = field(repr=False, compare=False)
+    _resampled: _ResampledFn | None = field(default=None, repr=False, compare=False)
 
     def score(
         self,
@@ -146,6 +152,51 @@ class Metric:
             # sklearn says why in its message; keep it, but as our error so the
             # evaluator can mark this one metric as failed and go on.
             raise MetricError(f"{self.display} cannot be computed: {error}") from error
+
+    def score_resamples(
+        self,
+        y_true: Sequence[Any] | np.ndarray,
+        y_pred: Sequence[Any] | np.ndarray,
+        indices: np.ndarray,
+        proba: Sequence[Sequence[float]] | np.ndarray | None = None,
+        labels: Sequence[Any] | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The metric on many resamples of the rows, as :meth:`score` gives it.
+
+        Parameters
+        ----------
+        y_true, y_pred, proba, labels
+            As for :meth:`score`, all rows.
+        indices : ndarray of int, shape (n_resamples, n_samples)
+            Row ``r`` lists the rows drawn for resample ``r``.
+
+        Returns
+        -------
+        ndarray of shape (n_resamples,)
+            NaN where the metric is undefined on that resample (one class
+            only for roc_auc, ...).
+        """
+        inputs = _inputs(y_true, y_pred, proba if self.needs_proba else None, labels)
+        if self._resampled is not None:
+            weights = resampled.draw_counts(indices, len(inputs.y_true))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = self._resampled(inputs, self.params, weights)
+            if values is not None:
+                return values
+        return np.array([self._score_or_nan(inputs, rows) for rows in indices])
+
+    def _score_or_nan(self, inputs: _Inputs, rows: np.ndarray) -> float:
+        proba = None if inputs.proba is None else inputs.proba[rows]
+        # A thousand resamples would repeat the same sklearn warning a
+        # thousand times; the point score already showed it once.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return self.score(
+                    inputs.y_true[rows], inputs.y_pred[rows], proba, inputs.labels
+                )
+            except MetricError:
+                return math.nan
 
     def better(self, a: float | None, b: float | None) -> bool:
         """Whether ``a`` is strictly better than ``b``; None/NaN is never."""
@@ -286,6 +337,7 @@ class _Builtin:
     needs_proba: bool = False
     # Allowed values of `average`, the default first; empty: no parameters.
     averages: tuple[str, ...] = ()
+    resampled: _ResampledFn | None = None
 
     def resolve(self, given: Mapping[str, Any], where: str) -> Metric:
         params = self._params(given, where)
@@ -297,6 +349,7 @@ class _Builtin:
             tasks=self.tasks,
             params=MappingProxyType(params),
             _compute=self.compute,
+            _resampled=self.resampled,
         )
 
     def _params(self, given: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -431,14 +484,27 @@ def _r2(x: _Inputs, params: Mapping[str, Any]) -> float:
 _BUILTINS: dict[str, _Builtin] = {
     builtin.name: builtin
     for builtin in (
-        _Builtin("accuracy", _accuracy, True, _CLASSIFICATION_ONLY),
-        _Builtin("balanced_accuracy", _balanced_accuracy, True, _CLASSIFICATION_ONLY),
+        _Builtin(
+            "accuracy",
+            _accuracy,
+            True,
+            _CLASSIFICATION_ONLY,
+            resampled=resampled.accuracy,
+        ),
+        _Builtin(
+            "balanced_accuracy",
+            _balanced_accuracy,
+            True,
+            _CLASSIFICATION_ONLY,
+            resampled=resampled.balanced_accuracy,
+        ),
         _Builtin(
             "f1",
             _averaged(skm.f1_score),
             True,
             _CLASSIFICATION_ONLY,
             averages=_AVERAGES,
+            resampled=resampled.f1,
         ),
         _Builtin(
             "precision",
@@ -446,6 +512,7 @@ _BUILTINS: dict[str, _Builtin] = {
             True,
             _CLASSIFICATION_ONLY,
             averages=_AVERAGES,
+            resampled=resampled.precision,
         ),
         _Builtin(
             "recall",
@@ -453,6 +520,7 @@ _BUILTINS: dict[str, _Builtin] = {
             True,
             _CLASSIFICATION_ONLY,
             averages=_AVERAGES,
+            resampled=resampled.recall,
         ),
         _Builtin(
             "roc_auc",
@@ -461,13 +529,27 @@ _BUILTINS: dict[str, _Builtin] = {
             _CLASSIFICATION_ONLY,
             needs_proba=True,
             averages=_ROC_AUC_AVERAGES,
+            resampled=resampled.roc_auc,
         ),
-        _Builtin("log_loss", _log_loss, False, _CLASSIFICATION_ONLY, needs_proba=True),
-        _Builtin("mae", _mae, False, _REGRESSION_ONLY),
-        _Builtin("mse", _mse, False, _REGRESSION_ONLY),
-        _Builtin("rmse", _rmse, False, _REGRESSION_ONLY),
-        _Builtin("mape", _mape, False, _REGRESSION_ONLY),
-        _Builtin("r2", _r2, True, _REGRESSION_ONLY),
+        _Builtin(
+            "log_loss",
+            _log_loss,
+            False,
+            _CLASSIFICATION_ONLY,
+            needs_proba=True,
+            resampled=resampled.log_loss,
+        ),
+        _Builtin("mae", _mae, False, _REGRESSION_ONLY, resampled=resampled.mae),
+        _Builtin("mse", _mse, False, _REGRESSION_ONLY, resampled=resampled.mse),
+        _Builtin("rmse", _rmse, False, _REGRESSION_ONLY, resampled=resampled.rmse),
+        _Builtin(
+            "mape",
+            _mape,
+            False,
+            _REGRESSION_ONLY,
+            resampled=functools.partial(resampled.mape, zero=_MAPE_ZERO),
+        ),
+        _Builtin("r2", _r2, True, _REGRESSION_ONLY, resampled=resampled.r2),
     )
 }
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from camino.errors import MetricError, SubmissionFailed
+from camino.evaluator import bootstrap
 from camino.metrics import Metric
 
 
@@ -23,6 +24,8 @@ from camino.metrics import Metric
 class Scores:
     values: dict[str, float | None]
     problems: dict[str, str] = field(default_factory=dict)
+    # Bootstrap 95% interval (low, high) per metric, when one was asked for.
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def check_predictions(
@@ -109,12 +112,15 @@ def score(
     truth: pd.Series,
     predictions: np.ndarray,
     proba: dict[str, Any] | None,
+    bootstrap_seed: int | None = None,
 ) -> Scores:
     """Every metric's value; a metric that cannot be computed is None with
-    the reason, so one undefined metric does not sink the others."""
+    the reason, so one undefined metric does not sink the others. With
+    ``bootstrap_seed``, each value also gets its bootstrap interval."""
     labels, probabilities = _align_proba(proba, truth)
     values: dict[str, float | None] = {}
     problems: dict[str, str] = {}
+    intervals: dict[str, tuple[float, float]] = {}
     y_true = truth.to_numpy(dtype=object if truth.dtype == object else None)
 
     for metric in metrics:
@@ -130,7 +136,13 @@ def score(
             problems[metric.name] = f"{metric.display} is not a finite number"
             continue
         values[metric.name] = value
-    return Scores(values, problems)
+        if bootstrap_seed is not None:
+            found = bootstrap.interval(
+                metric, y_true, predictions, probabilities, labels, seed=bootstrap_seed
+            )
+            if found is not None:
+                intervals[metric.name] = found
+    return Scores(values, problems, intervals)
 
 
 def _align_proba(
