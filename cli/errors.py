@@ -41,6 +41,9 @@ class SubmissionFailed(CaminoError):
     """
 
     exit_code = EXIT_SUBMISSION_FAILED
+    # Recorded with the failure: the model's own fault counts against the
+    # author's daily limit.
+    fault = "model"
 
     def __init__(
         self, category: str, message: str, log_tail: str = "", trace: str = ""
@@ -49,3 +52,12 @@ class SubmissionFailed(CaminoError):
         self.category = category
         self.log_tail = log_tail
         self.trace = trace
+
+
+class PlatformFailed(SubmissionFailed):
+    """The evaluation could not run for a reason that is not the submission's
+    (the sandbox, the runner or a store broke). It is recorded as a failure
+    of the platform, which does not count against the author's daily limit."""
+
+    exit_code = EXIT_BUG
+    fault = "platform"

@@ -80,6 +80,45 @@ class Split(Strict):
     validate_fraction: float = Field(0.3, gt=0, lt=1)
 
 
+class Column(Strict):
+    """How the board shows one metric."""
+
+    # Four decimals at most: each further decimal makes a probe of the hidden
+    # labels (one changed prediction per submission) more informative (C29).
+    decimals: int = Field(4, ge=0, le=4)
+    # Scored and recorded, but neither shown nor used to break ties, so the
+    # order never depends on a value nobody can see (C36).
+    hidden: bool = False
+
+
+class BoardSpec(Strict):
+    """How the internal validation rows are scored and the board is shown."""
+
+    # Share of the internal validation rows held back for the final ranking;
+    # 0 puts every row on the public board.
+    private_fraction: float = Field(0.5, ge=0, lt=1)
+    # Fixes the public/private cut and the bootstrap resamples.
+    seed: int = 0
+    columns: dict[str, Column] = {}
+    average_rank: bool = True
+
+
+class Ranking(Strict):
+    # best: each model folder's best result; latest: its latest scored one.
+    policy: Literal["best", "latest"] = "best"
+
+
+# Settings that never change a score: editing them (a deadline, a column's
+# decimals) must not make every submission look new and be evaluated again.
+NOT_SCORED: dict[str, Any] = {
+    "title": True,
+    "description": True,
+    "deadline": True,
+    "ranking": True,
+    "board": {"columns", "average_rank"},
+}
+
+
 class Playbook(Strict):
     name: Slug
     title: StrictStr
@@ -93,6 +132,8 @@ class Playbook(Strict):
     limits: Limits = Limits()
     internal: StrictStr | None = None
     deadline: dt.date | None = None
+    board: BoardSpec = BoardSpec()
+    ranking: Ranking = Ranking()
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, ignored_types=(cached_property,)
@@ -114,6 +155,7 @@ class Playbook(Strict):
         names = [metric.name for metric in self.metric_objects]
         if len(set(names)) != len(names):
             raise ValueError(f"metrics are listed twice: {names}")
+        _check_columns(self.board.columns, names)
         return self
 
     @cached_property
@@ -123,6 +165,23 @@ class Playbook(Strict):
     @property
     def ranking_metric(self) -> Metric:
         return self.metric_objects[0]
+
+    @property
+    def shown_metrics(self) -> list[Metric]:
+        """The metrics on the board, in order; hidden ones are left out."""
+        columns = self.board.columns
+        return [
+            metric
+            for metric in self.metric_objects
+            if not (metric.name in columns and columns[metric.name].hidden)
+        ]
+
+    def column(self, metric: Metric) -> Column:
+        return self.board.columns.get(metric.name, Column())
+
+    def scoring_json(self) -> str:
+        """The settings that decide the scores, for the evaluation key."""
+        return self.model_dump_json(exclude=NOT_SCORED)
 
     def internal_location(self, repo: Path) -> str:
         """Where the evaluation reads the internal data: a store URL or a
@@ -142,6 +201,21 @@ class Meta(Strict):
     @classmethod
     def _metrics_is_a_list(cls, value: Any) -> Any:
         return None if value is None else _require_metric_list(value)
+
+
+def _check_columns(columns: dict[str, Column], names: list[str]) -> None:
+    unknown = sorted(set(columns) - set(names))
+    if unknown:
+        raise ValueError(
+            f"board.columns names {', '.join(unknown)}, which the playbook does "
+            f"not score; the metrics are: {', '.join(names)}"
+        )
+    first = names[0]
+    if first in columns and columns[first].hidden:
+        raise ValueError(
+            f"board.columns: {first} ranks the board (it is the first metric), "
+            "so it cannot be hidden"
+        )
 
 
 def _require_metric_list(value: Any) -> Any:

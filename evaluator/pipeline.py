@@ -13,14 +13,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from camino import __version__
 from camino.data import check_same_columns, read_table
 from camino.errors import SpecError, SubmissionFailed
-from camino.evaluator import process, runner, scoring
+from camino.evaluator import holdout, process, runner, scoring
 from camino.evaluator.results import (
+    BASELINE_AUTHOR,
     Record,
     find_record,
     fingerprint,
@@ -50,6 +53,10 @@ class Assessment:
     predict_seconds: float
     rows: int
     log: str
+    # The checked answers, so that parts of the rows can be scored again.
+    truth: pd.Series
+    predictions: np.ndarray
+    proba: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class Submission:
 
     @property
     def relative(self) -> str:
+        if self.author == BASELINE_AUTHOR:
+            return f"playbooks/{self.playbook}/{self.model}"
         return f"submissions/{self.playbook}/{self.author}/{self.model}"
 
 
@@ -111,15 +120,28 @@ def assess(
     predictions = scoring.check_predictions(result.predictions, truth, playbook.task)
     scores = scoring.score(metrics, truth, predictions, result.proba)
     return Assessment(
-        scores, result.train_seconds, result.predict_seconds, len(items), result.log
+        scores,
+        result.train_seconds,
+        result.predict_seconds,
+        len(items),
+        result.log,
+        truth,
+        predictions,
+        result.proba,
     )
 
 
 def locate(repo: Path, model_dir: Path) -> Submission:
-    """Read the author and model from ``submissions/<playbook>/<author>/<model>``."""
+    """Read the author and model from ``submissions/<playbook>/<author>/<model>``;
+    ``playbooks/<playbook>/template`` is the playbook's baseline."""
     if not model_dir.is_dir():
         raise SpecError(f"{model_dir}: folder not found")
     folder = model_dir.resolve()
+    if (
+        folder.name == "template"
+        and folder.parent.parent == (repo / "playbooks").resolve()
+    ):
+        return Submission(folder, folder.parent.name, BASELINE_AUTHOR, "template")
     try:
         parts = folder.relative_to((repo / "submissions").resolve()).parts
     except ValueError:
@@ -128,6 +150,11 @@ def locate(repo: Path, model_dir: Path) -> Submission:
         raise SpecError(
             f"{model_dir}: a submission must be a folder "
             f"submissions/<playbook>/<author>/<model>/ inside {repo}"
+        )
+    if parts[1] == BASELINE_AUTHOR:
+        raise SpecError(
+            f"{model_dir}: the author name {BASELINE_AUTHOR!r} is reserved for the "
+            "playbook's baseline"
         )
     return Submission(folder, *parts)
 
@@ -140,7 +167,8 @@ def check_meta(submission: Submission) -> Meta:
             f"{name}: playbook is {meta.playbook!r} but the folder lies under "
             f"submissions/{submission.playbook}/"
         )
-    if meta.name != submission.model:
+    # The template's meta.yml names the model a participant will make of it.
+    if meta.name != submission.model and submission.author != BASELINE_AUTHOR:
         raise SpecError(
             f"{name}: name is {meta.name!r} but the folder is named "
             f"{submission.model!r}; they must match"
@@ -194,12 +222,17 @@ def evaluate(
         # out of the record because it may print internal rows.
         record.status = "failed"
         record.error = {"category": failure.category, "message": str(failure)}
+        record.fault = failure.fault
     else:
+        public, private = holdout.score_parts(
+            playbook, assessment.truth, assessment.predictions, assessment.proba
+        )
         record.status = "scored"
-        record.scores = assessment.scores.values
-        record.score_problems = assessment.scores.problems
+        record.scores, record.score_problems = public.scores, public.problems
+        record.intervals, record.rows = public.intervals, public.rows
         record.train_seconds = round(assessment.train_seconds, 4)
         record.predict_seconds = round(assessment.predict_seconds, 4)
+        holdout.write_private(repo, record, private)
     write_record(repo, record)
     return record, True
 
@@ -250,7 +283,7 @@ def evaluation_key(
     parts = [
         files.encode(),
         data_version(train, validate).encode(),
-        playbook.model_dump_json().encode(),
+        playbook.scoring_json().encode(),
     ]
     return fingerprint(parts)[:12]
 

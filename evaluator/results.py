@@ -19,8 +19,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+# 2: scores are on the public part of the internal validation rows, with
+# bootstrap intervals; the private part's scores are kept apart (holdout.py).
+SCHEMA = 2
 RESULTS = Path("leaderboard") / "results"
+# The author of the playbook's template, evaluated as the board's baseline. A
+# GitHub login cannot contain "_", so no participant can take the name.
+BASELINE_AUTHOR = "_baseline"
+# Who caused a failed evaluation: the submission's code, or the platform
+# (sandbox, runner, store). Only the first counts against the daily limit.
+FAULT_MODEL = "model"
+FAULT_PLATFORM = "platform"
+DAY = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -37,7 +47,10 @@ class Record:
     train_seconds: float | None = None
     predict_seconds: float | None = None
     rows: int = 0
+    # Bootstrap 95% interval [low, high] of each public score.
+    intervals: dict[str, list[float]] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    fault: str | None = None  # FAULT_MODEL or FAULT_PLATFORM when failed
     submission_hash: str = ""
     data_version: str = ""
     camino_version: str = ""
@@ -60,9 +73,52 @@ class Record:
     def scored(self) -> bool:
         return self.status == "scored"
 
+    @property
+    def is_baseline(self) -> bool:
+        return self.author == BASELINE_AUTHOR
+
+    @property
+    def when(self) -> dt.datetime:
+        return parse_time(self.evaluated_at)
+
+    @property
+    def counts_against_limit(self) -> bool:
+        """A failure the platform caused is not the author's to pay for."""
+        return not (self.status == "failed" and self.fault == FAULT_PLATFORM)
+
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def parse_time(text: str) -> dt.datetime:
+    """A record's timestamp; one written without a zone is read as UTC."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def counted_evaluations(
+    records: Iterable[Record],
+    author: str,
+    now: dt.datetime,
+    window: dt.timedelta = DAY,
+) -> list[Record]:
+    """The author's evaluations that count against the daily limit, oldest
+    first: those in the ``window`` before ``now``, except the failures the
+    platform caused.
+
+    With a limit of ``k`` and ``len(result) >= k``, the next evaluation is
+    allowed at ``result[len(result) - k].when + window``.
+    """
+    start = now - window
+    counted = [
+        record
+        for record in records
+        if record.author == author
+        and record.counts_against_limit
+        and start < record.when <= now
+    ]
+    return sorted(counted, key=lambda record: (record.when, record.key))
 
 
 def results_dir(repo: Path, playbook: str) -> Path:

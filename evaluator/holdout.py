@@ -1,0 +1,135 @@
+"""The internal validation rows, cut into a public-board part and a private part.
+
+A board that every submission can read back gets fitted to its rows (CASE
+C29). So the board shows scores on the public part only; scores on the
+private part stay on the evaluation machine, in a file that is never
+committed, until the playbook's deadline has passed and ``camino leaderboard
+--reveal`` publishes the final ranking. The model predicts every row without
+knowing which part it belongs to; only the scoring splits them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from camino.evaluator import scoring
+from camino.evaluator.results import Record, write_text_atomic
+from camino.playbook import Playbook
+
+# TODO(#5): the artifact store replaces this folder; until then the private
+# scores live only on the machine that evaluated (git-ignored with .camino/).
+PRIVATE = Path(".camino") / "private"
+
+
+@dataclass(frozen=True)
+class Part:
+    """The scores of one part of the internal validation rows."""
+
+    rows: int
+    scores: dict[str, float | None]
+    problems: dict[str, str] = field(default_factory=dict)
+    intervals: dict[str, list[float]] = field(default_factory=dict)
+
+
+def private_rows(truth: pd.Series, playbook: Playbook) -> np.ndarray:
+    """A mask, True for the rows of the private part.
+
+    Seeded by the playbook's ``board.seed`` and stratified by class where the
+    classes allow it, so the same validation file always gives the same cut.
+    """
+    fraction = playbook.board.private_fraction
+    mask = np.zeros(len(truth), dtype=bool)
+    if fraction == 0 or len(truth) < 2:
+        return mask
+
+    positions = np.arange(len(truth))
+    stratify = truth.to_numpy() if playbook.task == "classification" else None
+    try:
+        _, private = train_test_split(
+            positions,
+            test_size=fraction,
+            random_state=playbook.board.seed,
+            stratify=stratify,
+        )
+    except ValueError:
+        # A class with a single row, or more classes than rows in a part,
+        # cannot be stratified; a plain seeded cut is still deterministic.
+        _, private = train_test_split(
+            positions, test_size=fraction, random_state=playbook.board.seed
+        )
+    mask[private] = True
+    return mask
+
+
+def score_parts(
+    playbook: Playbook,
+    truth: pd.Series,
+    predictions: np.ndarray,
+    proba: dict[str, Any] | None,
+) -> tuple[Part, Part]:
+    """Scores and bootstrap intervals of the public and the private part."""
+    private = private_rows(truth, playbook)
+    return (
+        _score_part(playbook, truth, predictions, proba, ~private),
+        _score_part(playbook, truth, predictions, proba, private),
+    )
+
+
+def _score_part(
+    playbook: Playbook,
+    truth: pd.Series,
+    predictions: np.ndarray,
+    proba: dict[str, Any] | None,
+    rows: np.ndarray,
+) -> Part:
+    if not rows.any():
+        return Part(0, {})
+
+    part_proba = None
+    if proba is not None:
+        values = np.asarray(proba["values"], dtype=float)[rows]
+        part_proba = {"labels": proba["labels"], "values": values}
+    scores = scoring.score(
+        playbook.metric_objects,
+        truth[rows].reset_index(drop=True),
+        predictions[rows],
+        part_proba,
+        bootstrap_seed=playbook.board.seed,
+    )
+    intervals = {name: list(bounds) for name, bounds in scores.intervals.items()}
+    return Part(int(rows.sum()), scores.values, scores.problems, intervals)
+
+
+def private_path(repo: Path, record: Record) -> Path:
+    return repo / PRIVATE / record.playbook / record.file_name
+
+
+def write_private(repo: Path, record: Record, part: Part) -> Path:
+    """Keep the private scores of ``record`` next to, never inside, the repo's
+    committed files."""
+    path = private_path(repo, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "key": record.key,
+        "rows": part.rows,
+        "scores": part.scores,
+        "score_problems": part.problems,
+        "intervals": part.intervals,
+    }
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_private(repo: Path, record: Record) -> Part | None:
+    path = private_path(repo, record)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Part(data["rows"], data["scores"], data["score_problems"], data["intervals"])

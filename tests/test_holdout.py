@@ -1,0 +1,235 @@
+"""The public/private cut of the internal validation rows, the private file,
+and what a record says about who caused a failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import GOOD_IRIS, ROOT, write_model
+
+from camino.errors import PlatformFailed, SpecError
+from camino.evaluator import holdout, process
+from camino.evaluator.pipeline import evaluate, load_internal
+from camino.evaluator.results import (
+    BASELINE_AUTHOR,
+    FAULT_MODEL,
+    FAULT_PLATFORM,
+    Record,
+    counted_evaluations,
+)
+from camino.playbook import Playbook, load_playbook
+
+SETOSA_ONLY = """
+    import pandas as pd
+
+    class Model:
+        def __init__(self):
+            self.y = "species"
+            self.X = ["sepal_length"]
+
+        def train(self):
+            pass
+
+        def predict(self, items):
+            return ["setosa"] * len(items)
+"""
+
+
+def iris(repo: Path) -> Playbook:
+    return load_playbook(repo / "playbooks" / "iris")
+
+
+def with_board(playbook: Playbook, **settings: object) -> Playbook:
+    return playbook.model_copy(
+        update={"board": playbook.board.model_copy(update=settings)}
+    )
+
+
+# --- the cut ------------------------------------------------------------------
+
+
+def test_the_cut_is_the_same_every_time_and_stratified(competition: Path) -> None:
+    playbook = iris(competition)
+    _, validate = load_internal(competition, playbook)
+    truth = validate[playbook.target]
+
+    first = holdout.private_rows(truth, playbook)
+    again = holdout.private_rows(truth.copy(), playbook)
+
+    assert np.array_equal(first, again)
+    assert first.sum() == len(truth) - len(truth) // 2
+    per_class = truth[first].value_counts() - truth[~first].value_counts()
+    assert per_class.abs().max() <= 1, per_class
+
+
+def test_another_seed_or_fraction_cuts_other_rows() -> None:
+    playbook = load_playbook(ROOT / "playbooks" / "iris")
+    truth = pd.Series(["a", "b", "c"] * 20)
+
+    base = holdout.private_rows(truth, playbook)
+    reseeded = holdout.private_rows(truth, with_board(playbook, seed=99))
+    quarter = holdout.private_rows(truth, with_board(playbook, private_fraction=0.25))
+    none = holdout.private_rows(truth, with_board(playbook, private_fraction=0))
+
+    assert not np.array_equal(base, reseeded)
+    assert quarter.sum() == 15
+    assert not none.any()
+
+
+def test_a_class_too_small_to_stratify_still_cuts_deterministically() -> None:
+    playbook = load_playbook(ROOT / "playbooks" / "iris")
+    truth = pd.Series(["a"] * 9 + ["rare"])
+
+    first = holdout.private_rows(truth, playbook)
+
+    assert first.sum() == 5
+    assert np.array_equal(first, holdout.private_rows(truth, playbook))
+
+
+# --- what is recorded where ---------------------------------------------------
+
+
+def test_the_record_holds_public_scores_and_the_private_ones_stay_apart(
+    competition: Path,
+) -> None:
+    # Always answering "setosa" scores its share of the rows: a number this
+    # test can compute from the internal data and the cut alone.
+    playbook = iris(competition)
+    _, validate = load_internal(competition, playbook)
+    truth = validate[playbook.target]
+    private = holdout.private_rows(truth, playbook)
+    folder = write_model(competition, SETOSA_ONLY)
+
+    record, _ = evaluate(competition, folder)
+
+    part = holdout.read_private(competition, record)
+    assert part is not None
+    assert record.rows == (~private).sum() and part.rows == private.sum()
+    assert record.scores["accuracy"] == pytest.approx(
+        (truth[~private] == "setosa").mean()
+    )
+    assert part.scores["accuracy"] == pytest.approx((truth[private] == "setosa").mean())
+    low, high = record.intervals["accuracy"]
+    assert low < record.scores["accuracy"] < high
+
+    committed = (competition / "leaderboard").rglob("*")
+    assert not any("private" in path.name for path in committed)
+    stored = json.loads(holdout.private_path(competition, record).read_text())
+    assert stored["scores"]["accuracy"] == part.scores["accuracy"]
+
+
+def test_git_ignores_the_private_scores() -> None:
+    path = holdout.PRIVATE / "iris" / "ada--knn--0123456789ab.json"
+
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", str(path)], cwd=ROOT
+    )
+
+    assert ignored.returncode == 0, f"{path} would be committed"
+
+
+def test_display_settings_do_not_change_what_is_scored() -> None:
+    playbook = load_playbook(ROOT / "playbooks" / "iris")
+    shown = playbook.model_copy(
+        update={"deadline": dt.date(2030, 1, 1), "title": "Other"}
+    )
+    reseeded = with_board(playbook, seed=123)
+
+    assert shown.scoring_json() == playbook.scoring_json()
+    assert reseeded.scoring_json() != playbook.scoring_json()
+
+
+# --- the baseline ---------------------------------------------------------------
+
+
+def test_the_template_is_evaluated_as_the_baseline(competition: Path) -> None:
+    template = competition / "playbooks" / "iris" / "template"
+
+    record, _ = evaluate(competition, template)
+
+    assert record.scored, record.error
+    assert record.author == BASELINE_AUTHOR and record.is_baseline
+    assert record.path == "playbooks/iris/template"
+
+
+def test_no_participant_can_take_the_baseline_name(competition: Path) -> None:
+    folder = write_model(competition, GOOD_IRIS, author=BASELINE_AUTHOR)
+
+    with pytest.raises(SpecError, match="reserved"):
+        evaluate(competition, folder)
+
+
+# --- who caused a failure, and the daily count ----------------------------------
+
+
+def broken_sandbox(
+    argv: list[str], workdir: Path, limits: process.Limits
+) -> process.Outcome:
+    # Stands in for issue 3's sandbox failing before the model could start.
+    raise PlatformFailed("sandbox", "bubblewrap could not create a namespace")
+
+
+def test_a_platform_failure_is_recorded_as_such(competition: Path) -> None:
+    folder = write_model(competition, GOOD_IRIS)
+
+    record, _ = evaluate(competition, folder, launcher=broken_sandbox)
+
+    assert record.status == "failed" and record.fault == FAULT_PLATFORM
+    assert record.error == {
+        "category": "sandbox",
+        "message": "bubblewrap could not create a namespace",
+    }
+    assert not record.counts_against_limit
+
+
+def test_a_model_failure_is_the_models(competition: Path) -> None:
+    folder = write_model(competition, "raise SystemExit('no')\n")
+
+    record, _ = evaluate(competition, folder)
+
+    assert record.status == "failed" and record.fault == FAULT_MODEL
+    assert record.counts_against_limit
+
+
+def made(
+    author: str, when: str, status: str = "scored", fault: str | None = None
+) -> Record:
+    return Record(
+        playbook="iris",
+        author=author,
+        model="m",
+        path=f"submissions/iris/{author}/m",
+        key=when[-8:],
+        status=status,
+        metrics=[],
+        fault=fault,
+        evaluated_at=when,
+    )
+
+
+def test_the_daily_count_skips_platform_failures_and_older_runs() -> None:
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    records = [
+        made("carol", "2026-12-01T11:59:59+00:00"),  # 24 h and a second ago
+        made("carol", "2026-12-01T12:00:00+00:00"),  # exactly 24 h ago
+        made("carol", "2026-12-01T12:00:01+00:00"),
+        made("carol", "2026-12-02T09:00:00+00:00", "failed", FAULT_MODEL),
+        made("carol", "2026-12-02T10:00:00+00:00", "failed", FAULT_PLATFORM),
+        made("dave", "2026-12-02T11:00:00+00:00"),
+        made("carol", "2026-12-02T11:30:00"),  # no zone: read as UTC
+        made("carol", "2026-12-02T12:00:01+00:00"),  # in the future
+    ]
+
+    counted = counted_evaluations(reversed(records), "carol", now)
+
+    assert [r.evaluated_at for r in counted] == [
+        "2026-12-01T12:00:01+00:00",
+        "2026-12-02T09:00:00+00:00",
+        "2026-12-02T11:30:00",
+    ]
