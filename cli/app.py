@@ -5,6 +5,7 @@ without typer.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import sys
@@ -57,6 +58,15 @@ class Task(StrEnum):
 
 
 state = {"verbose": False}
+
+
+class BoardFormat(enum.StrEnum):
+    """How ``camino leaderboard`` prints the board."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
 
 RepoOption = Annotated[
     Path | None,
@@ -287,14 +297,40 @@ def _print_record(record: Any, is_new: bool) -> None:
 
 @app.command()
 @handle_errors
-def leaderboard(repo: RepoOption = None) -> None:
-    """Re-render leaderboard/README.md and leaderboard/<playbook>.md."""
-    from camino.board import write_boards
-    from camino.commands.round import all_playbooks
+def leaderboard(
+    playbook: Annotated[
+        str | None, typer.Option("--playbook", "-p", help="Only this playbook.")
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Rank by this metric instead (needs --playbook)."),
+    ] = None,
+    output: Annotated[
+        BoardFormat, typer.Option("--format", help="How to print the board.")
+    ] = BoardFormat.TABLE,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            help="After the deadline: publish the final ranking on the private "
+            "rows, with each model's change of rank."
+        ),
+    ] = False,
+    repo: RepoOption = None,
+) -> None:
+    """Re-render leaderboard/ and print the board (a table, CSV or JSON)."""
+    from camino.commands import leaderboard as board_command
 
     root = resolve_repo(repo)
-    for path in write_boards(root, all_playbooks(root)):
-        out.print(f"rendered {path.relative_to(root)}")
+    written, boards = board_command.leaderboard(root, playbook, metric, reveal)
+    for path in written:
+        err.print(f"rendered {path.relative_to(root)}", highlight=False)
+    if output == BoardFormat.JSON:
+        out.print(board_command.to_json(boards), end="", markup=False, highlight=False)
+    elif output == BoardFormat.CSV:
+        out.print(board_command.to_csv(boards), end="", markup=False, highlight=False)
+    else:
+        for board in boards:
+            out.print(board_command.to_table(board))
 
 
 @app.command(name="round")

@@ -1,85 +1,267 @@
 """Rank the records of a playbook and render the Markdown leaderboard.
 
-The board is derived from ``leaderboard/results/`` alone, so it can be
-re-rendered at any time and two renders of the same records are identical
-(no clock in the output). The competition may restyle it by editing the jinja2
+The board is derived from ``leaderboard/results/`` (and, once the final
+ranking is revealed, ``leaderboard/revealed/``) alone, so it can be
+re-rendered at any time and two renders of the same records are identical (no
+clock in the output). The competition may restyle it by editing the jinja2
 templates in ``leaderboard/templates/``.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import urllib.parse
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
+from camino import plots, ranking
 from camino.errors import SpecError
+from camino.evaluator.bootstrap import CONFIDENCE, RESAMPLES
 from camino.evaluator.results import Record, load_records, write_text_atomic
 from camino.metrics import Metric
 from camino.playbook import Playbook
 
 TEMPLATES = Path("leaderboard") / "templates"
+PLOTS = Path("leaderboard") / "plots"
+REVEALED = Path("leaderboard") / "revealed"
 README_ROWS = 5
-TIE_BREAK = (
-    "Ties on the first metric are broken by the next metrics in order, then "
-    "by the earlier evaluation. Each model folder shows its best result."
-)
+TIE_MARK = "≈"
 
 
 @dataclass(frozen=True)
 class Row:
-    rank: int
+    rank: int | None  # None for the baseline, which takes no participant's place
     record: Record
     cells: list[str]
+    tied: bool = False
+    average_rank: float | None = None
+    # Places gained from the public to the final ranking; None before reveal.
+    shake_up: int | None = None
+    # What the row is ranked by: the public scores, or the private ones once
+    # revealed.
+    scores: Mapping[str, float | None] = field(default_factory=dict)
+    intervals: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> bool:
+        return self.record.is_baseline
 
 
 @dataclass(frozen=True)
 class Board:
     playbook: Playbook
+    metric: Metric  # ranks the board
+    metrics: list[Metric]  # the columns, in the playbook's order
     rows: list[Row]
     evaluations: int
     failed: int
+    revealed: bool = False
+    plot: str | None = None  # relative to leaderboard/
+    notes: list[str] = field(default_factory=list)
 
 
-def rank(records: Sequence[Record], metrics: Sequence[Metric]) -> list[Record]:
-    """The best scored record of each model folder, best first.
+@dataclass(frozen=True)
+class Revealed:
+    """The private scores published after the deadline, by record file name."""
 
-    Order: each metric in the playbook's order (its own direction; a missing
-    or undefined value sorts last), then the earlier evaluation.
-    """
-
-    def order(record: Record) -> tuple:
-        keys = [metric.sort_key(record.scores.get(metric.name)) for metric in metrics]
-        return (*keys, record.evaluated_at, record.key)
-
-    best: dict[str, Record] = {}
-    for record in sorted((r for r in records if r.scored), key=order):
-        best.setdefault(record.folder, record)
-    return sorted(best.values(), key=order)
+    deadline: str
+    entries: dict[str, ranking.Entry]
+    rows: int
 
 
-def build_board(repo: Path, playbook: Playbook) -> Board:
-    records = load_records(repo, playbook.name)
-    ranked = rank(records, playbook.metric_objects)
-    rows = [
-        Row(position, record, _cells(record, playbook.metric_objects))
-        for position, record in enumerate(ranked, start=1)
+def rank(
+    records: Sequence[Record], metrics: Sequence[Metric], policy: str = ranking.BEST
+) -> list[Record]:
+    """One scored record per model folder (``policy``: best or latest), best
+    first: each metric in the playbook's order (its own direction; a missing
+    or undefined value sorts last), then the earlier evaluation."""
+    chosen = ranking.select(records, metrics, policy)
+    return [
+        entry.record
+        for entry in sorted(map(ranking.public, chosen), key=ranking.order(metrics))
     ]
+
+
+def ranking_metrics(playbook: Playbook, metric: str | None = None) -> list[Metric]:
+    """The shown metrics in ranking order: ``metric`` (default: the playbook's
+    first) ranks, the others break ties in the playbook's order."""
+    shown = playbook.shown_metrics
+    if metric is None:
+        return shown
+    first = [m for m in shown if m.name == metric]
+    if not first:
+        raise SpecError(
+            f"playbook {playbook.name!r} has no metric {metric!r} on its board; "
+            f"choose one of {', '.join(m.name for m in shown)}"
+        )
+    return first + [m for m in shown if m.name != metric]
+
+
+def build_board(
+    repo: Path,
+    playbook: Playbook,
+    metric: str | None = None,
+    records: Sequence[Record] | None = None,
+) -> Board:
+    """The board of ``playbook``, ranked by ``metric`` (default: its first);
+    ``records`` saves reading them again when the caller has them."""
+    if records is None:
+        records = load_records(repo, playbook.name)
+    metrics = ranking_metrics(playbook, metric)
+    revealed = load_revealed(repo, playbook.name, records)
+    if revealed is None:
+        rows = _public_rows(records, playbook, metrics)
+    else:
+        rows = _final_rows(records, playbook, metrics, revealed)
+
     failed = sum(1 for record in records if not record.scored)
-    return Board(playbook, rows, len(records), failed)
+    board = Board(
+        playbook,
+        metrics[0],
+        playbook.shown_metrics,
+        rows,
+        len(records),
+        failed,
+        revealed=revealed is not None,
+        plot=f"plots/{playbook.name}.svg" if any(r.scored for r in records) else None,
+    )
+    return replace(board, notes=notes(board, records, revealed))
 
 
-def _cells(record: Record, metrics: Sequence[Metric]) -> list[str]:
-    return [format_score(record.scores.get(metric.name)) for metric in metrics]
+def _public_rows(
+    records: Sequence[Record], playbook: Playbook, metrics: Sequence[Metric]
+) -> list[Row]:
+    chosen = ranking.select(records, metrics, playbook.ranking.policy)
+    placed = ranking.place([ranking.public(r) for r in chosen], metrics)
+    columns = _columns(playbook)
+    return [_row(columns, item) for item in placed]
 
 
-def format_score(value: float | None) -> str:
-    # Four decimals: more would invite probing the hidden labels one row at a
-    # time, fewer would hide real differences on a few hundred rows.
-    return "—" if value is None else f"{value:.4f}"
+def _final_rows(
+    records: Sequence[Record],
+    playbook: Playbook,
+    metrics: Sequence[Metric],
+    revealed: Revealed,
+) -> list[Row]:
+    # Each folder's entry is chosen on the public scores, as it was shown
+    # before the deadline: choosing on the private ones would fit them.
+    eligible = [r for r in records if r.file_name in revealed.entries]
+    chosen = ranking.select(eligible, metrics, playbook.ranking.policy)
+    final = ranking.place([revealed.entries[r.file_name] for r in chosen], metrics)
+    before = ranking.place([ranking.public(r) for r in chosen], metrics)
+    moves = ranking.shake_up(final, before)
+    columns = _columns(playbook)
+    return [_row(columns, item, moves.get(item.entry.record.folder)) for item in final]
+
+
+def _columns(playbook: Playbook) -> list[tuple[str, int]]:
+    """(metric name, decimals) of each column shown, in order."""
+    return [(m.name, playbook.column(m).decimals) for m in playbook.shown_metrics]
+
+
+def _row(
+    columns: Sequence[tuple[str, int]],
+    placed: ranking.Placed,
+    moved: int | None = None,
+) -> Row:
+    entry = placed.entry
+    cells = [
+        format_score(entry.scores.get(name), decimals, entry.intervals.get(name))
+        for name, decimals in columns
+    ]
+    return Row(
+        placed.rank,
+        entry.record,
+        cells,
+        placed.tied,
+        placed.average_rank,
+        moved,
+        entry.scores,
+        entry.intervals,
+    )
+
+
+def notes(
+    board: Board, records: Sequence[Record], revealed: Revealed | None
+) -> list[str]:
+    """The footer: how the board ranks, in words that match what it did."""
+    playbook, metric = board.playbook, board.metric
+    others = [m.display for m in ranking_metrics(playbook, metric.name)[1:]]
+    then = f"by {', then '.join(others)}, then " if others else ""
+    policy = (
+        "its latest scored result"
+        if playbook.ranking.policy == ranking.LATEST
+        else "its best result (chosen on the public scores)"
+    )
+    lines = [
+        f"Ties on {metric.display} are broken {then}by the earlier evaluation. "
+        f"Each model folder shows {policy}; failed runs are never ranked.",
+        f"{TIE_MARK} marks a model statistically tied with the leader: their "
+        f"{CONFIDENCE:.0%} bootstrap intervals of {metric.display} overlap "
+        f"({RESAMPLES} resamples of the validation rows, seed "
+        f"{playbook.board.seed}). Intervals are shown as [low, high].",
+        _scope(board, records, revealed),
+    ]
+    if any(row.baseline for row in board.rows):
+        lines.append(
+            "*baseline*: the playbook's template, evaluated like a submission; "
+            "it takes no participant's rank."
+        )
+    if playbook.board.average_rank:
+        lines.append("avg rank: the mean of the model's ranks on each metric shown.")
+    failed = f" ({board.failed} failed)" if board.failed else ""
+    lines.append(f"{board.evaluations} evaluations recorded{failed}.")
+    return lines
+
+
+def _scope(board: Board, records: Sequence[Record], revealed: Revealed | None) -> str:
+    spec = board.playbook.board
+    deadline = board.playbook.deadline
+    if revealed is not None:
+        late = sum(
+            1 for r in records if r.scored and r.file_name not in revealed.entries
+        )
+        after = f"; {late} evaluations after it are not ranked" if late else ""
+        return (
+            f"Final ranking on the private part of the internal validation set "
+            f"({revealed.rows} rows), revealed after the deadline "
+            f"{revealed.deadline}{after}. Δ: places gained (▲) or lost (▼) "
+            "against the public board."
+        )
+
+    rows = next((row.record.rows for row in board.rows), 0)
+    if spec.private_fraction == 0:
+        return f"Scored on the whole internal validation set ({rows} rows)."
+    share = f"the private part ({spec.private_fraction:.0%} of the rows)"
+    public = f"Scored on the public part of the internal validation set ({rows} rows)"
+    if deadline is None:
+        return f"{public}; {share} is held back for a final ranking (no deadline yet)."
+    return (
+        f"{public}; {share} decides the final ranking, revealed after the "
+        f"deadline ({deadline})."
+    )
+
+
+def format_score(
+    value: float | None,
+    decimals: int = 4,
+    interval: Sequence[float] | None = None,
+) -> str:
+    # Four decimals at most: more would invite probing the hidden labels one
+    # row at a time (C29), fewer would hide real differences.
+    if value is None:
+        return "—"
+    text = f"{value:.{decimals}f}"
+    if interval:
+        width = min(decimals, 2)
+        text += f" [{interval[0]:.{width}f}, {interval[1]:.{width}f}]"
+    return text
 
 
 def format_seconds(value: float | None) -> str:
@@ -90,15 +272,47 @@ def direction(metric: Metric) -> str:
     return "↑" if metric.greater_is_better else "↓"
 
 
+def rank_cell(row: Row) -> str:
+    if row.rank is None:
+        return "—"
+    return f"{row.rank} {TIE_MARK}" if row.tied else str(row.rank)
+
+
+def shake_cell(row: Row) -> str:
+    if row.shake_up is None:
+        return "—"
+    if row.shake_up > 0:
+        return f"▲{row.shake_up}"
+    return f"▼{-row.shake_up}" if row.shake_up < 0 else "="
+
+
+def format_rank(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def load_revealed(
+    repo: Path, playbook: str, records: Sequence[Record]
+) -> Revealed | None:
+    path = repo / REVEALED / f"{playbook}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_name = {record.file_name: record for record in records}
+    entries = {
+        name: ranking.Entry(by_name[name], part["scores"], part["intervals"])
+        for name, part in data["entries"].items()
+        if name in by_name
+    }
+    return Revealed(data["deadline"], entries, data["rows"])
+
+
 def render(repo: Path, boards: Sequence[Board]) -> dict[Path, str]:
     """The text of every board page and of the index, keyed by path."""
     environment = _environment(repo)
     pages = {}
     for board in boards:
         path = repo / "leaderboard" / f"{board.playbook.name}.md"
-        pages[path] = _render(
-            environment, "playbook.md.j2", board=board, tie_break=TIE_BREAK
-        )
+        pages[path] = _render(environment, "playbook.md.j2", board=board)
     pages[repo / "leaderboard" / "README.md"] = _render(
         environment, "README.md.j2", boards=boards, top=README_ROWS
     )
@@ -135,6 +349,9 @@ def _environment(repo: Path) -> jinja2.Environment:
     environment.filters["direction"] = direction
     environment.filters["cell"] = _escape_cell
     environment.filters["urlpath"] = urllib.parse.quote
+    environment.filters["rank_cell"] = rank_cell
+    environment.filters["shake_cell"] = shake_cell
+    environment.filters["avg_rank"] = format_rank
     return environment
 
 
@@ -144,11 +361,18 @@ def _escape_cell(text: object) -> str:
 
 
 def write_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:
-    """Render every page first, then write them, so a template error leaves
-    the old board in place instead of half a new one."""
-    boards = [build_board(repo, playbook) for playbook in playbooks]
-    pages = render(repo, boards)
-    pages.update(ensemble_pages(repo, boards))
+    """Render every page and plot first, then write them, so a template error
+    leaves the old board in place instead of half a new one."""
+    with _collector_paused():
+        records = {p.name: load_records(repo, p.name) for p in playbooks}
+        boards = [build_board(repo, p, records=records[p.name]) for p in playbooks]
+        pages = render(repo, boards)
+        for board in boards:
+            if board.plot is not None:
+                svg = plots.history_svg(board.playbook, records[board.playbook.name])
+                pages[repo / "leaderboard" / board.plot] = svg
+        pages.update(ensemble_pages(repo, boards))
+
     for path, text in pages.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,8 +386,9 @@ def board_frame(board: Board) -> pd.DataFrame:
     for row in board.rows:
         entry = {"rank": row.rank, "author": row.record.author}
         entry["model"] = row.record.model
-        for metric in board.playbook.metric_objects:
-            entry[metric.display] = row.record.scores.get(metric.name)
+        # The row's own scores: the private ones once the ranking is revealed.
+        for metric in board.metrics:
+            entry[metric.display] = row.scores.get(metric.name)
         entry["train_seconds"] = row.record.train_seconds
         entry["predict_seconds"] = row.record.predict_seconds
         entry["evaluated_at"] = row.record.evaluated_at
@@ -203,3 +428,17 @@ def _ensemble_page(
     return _render(
         environment, "ensemble.md.j2", playbook=playbook, record=record, members=members
     )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Rendering 10,000 records allocates millions of small objects and no
+    # reference cycles worth collecting; the cycle collector's repeated full
+    # passes over them took about half the time (benchmarks/board.py).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -91,6 +91,9 @@ class Column(Strict):
     hidden: bool = False
 
 
+DEFAULT_COLUMN = Column()
+
+
 class BoardSpec(Strict):
     """How the internal validation rows are scored and the board is shown."""
 
@@ -177,7 +180,7 @@ class Playbook(Strict):
         ]
 
     def column(self, metric: Metric) -> Column:
-        return self.board.columns.get(metric.name, Column())
+        return self.board.columns.get(metric.name, DEFAULT_COLUMN)
 
     def scoring_json(self) -> str:
         """The settings that decide the scores, for the evaluation key."""

@@ -92,6 +92,10 @@ def _score_part(
     if not rows.any():
         return Part(0, {})
 
+    # Known shortcoming: scoring aligns probability columns to the labels found
+    # in the part, so a part that misses a class (only when stratifying was
+    # impossible) scores probabilities without that column. Fix when it is
+    # seen: pass the labels of the whole validation set down to scoring.
     part_proba = None
     if proba is not None:
         values = np.asarray(proba["values"], dtype=float)[rows]

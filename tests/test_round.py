@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import PLAYBOOKS, ROOT
 
-from camino.commands.round import run_round, submissions_of
+from camino.commands.round import (
+    all_playbooks,
+    baselines_of,
+    run_round,
+    submissions_of,
+)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -31,24 +36,33 @@ def test_a_round_ranks_every_playbook_and_a_second_round_changes_nothing(
     second = run_round(repo)
 
     submissions = [f for name in PLAYBOOKS for f in submissions_of(repo, name)]
-    assert len(first.new) == len(submissions) >= 12
+    baselines = baselines_of(repo, all_playbooks(repo))
+    evaluated = len(submissions) + len(baselines)
+    assert len(submissions) >= 12 and len(baselines) == len(PLAYBOOKS)
+    assert len(first.new) == evaluated
     assert not first.failed, [r.error for r in first.failed]
-    assert not second.new and len(second.reused) == len(submissions)
+    assert not second.new and len(second.reused) == evaluated
     assert snapshot(repo / "leaderboard") == board_after_first
 
     index = (repo / "leaderboard" / "README.md").read_text()
     for name in PLAYBOOKS:
         page = (repo / "leaderboard" / f"{name}.md").read_text()
         assert f"({name}.md)" in index
-        assert "| 1 |" in page and "train s" in page
-        paths = (repo / "leaderboard" / "results" / name).glob("*.json")
+        assert "| 1 " in page and "train s" in page
+        assert "| — | [template](../playbooks/" in page
+        assert f"(plots/{name}.svg)" in page
+        assert (repo / "leaderboard" / "plots" / f"{name}.svg").is_file()
+        paths = list((repo / "leaderboard" / "results" / name).glob("*.json"))
         records = [json.loads(path.read_text()) for path in paths]
         kinds = [record["kind"] for record in records]
-        assert kinds.count("submission") == len(submissions_of(repo, name))
+        # Every example submission, and the template as the baseline.
+        assert kinds.count("submission") == len(submissions_of(repo, name)) + 1
         assert kinds.count("ensemble") <= 1
-        for record in records:
+        for path, record in zip(paths, records, strict=True):
             assert record["status"] == "scored"
             assert record["train_seconds"] is not None
+            assert set(record["intervals"]) == set(record["scores"])
+            assert (repo / ".camino" / "private" / name / path.name).is_file()
     assert len(first.ensembles) >= 2  # playbooks whose members differ enough
 
 

@@ -1,10 +1,10 @@
 """camino round: a whole competition round on this machine.
 
 Splits every bundled playbook, evaluates every submission under
-``submissions/`` on the internal data, compiles each playbook's ensemble of
-its best submissions, and renders the board. Evaluations
-that already have a record are not run again, so a second round changes
-nothing.
+``submissions/`` and every playbook's template (the board's baseline row) on
+the internal data, compiles each playbook's ensemble of its best
+submissions, and renders the board. Evaluations that already have a record
+are not run again, so a second round changes nothing.
 """
 
 from __future__ import annotations
@@ -56,10 +56,19 @@ def submissions_of(repo: Path, playbook: str) -> list[Path]:
     )
 
 
+def baselines_of(repo: Path, playbooks: list[Playbook]) -> list[Path]:
+    """The playbooks' templates, evaluated like submissions as baselines."""
+    folders = [
+        repo / "playbooks" / playbook.name / "template" for playbook in playbooks
+    ]
+    return [folder for folder in folders if (folder / "model.py").is_file()]
+
+
 def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
     playbooks = all_playbooks(repo)
     splits = [playbook for playbook in playbooks if playbook.source]
     folders = [folder for p in playbooks for folder in submissions_of(repo, p.name)]
+    folders += baselines_of(repo, playbooks)
     total = len(splits) + len(folders) + len(playbooks) + 1
     tell = on_step or (lambda *_: None)
     summary = RoundSummary()
