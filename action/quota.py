@@ -4,8 +4,9 @@ on one playbook, and when the next one is allowed.
 Counted from the records committed to the board, so forks, branches and
 separate pull requests of one login share one count. What counts: every
 record, scored or failed by the model's own code. A run that failed because
-of the platform writes no record (camino raises before it records), so it
-never costs the participant a slot.
+of the platform either writes no record (camino raises before it records)
+or a record whose fault is the platform's; neither costs the participant a
+slot (camino.evaluator.results.counted_evaluations).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from camino.evaluator.results import Record, load_records
+from camino.evaluator.results import Record, counted_evaluations, load_records
 
 WINDOW = dt.timedelta(hours=24)
 
@@ -45,35 +46,21 @@ class Quota:
         return max(self.limit - self.used, 0)
 
 
-# TODO(issue 7): replace with the board's helper that counts an author's
-# evaluations in the last 24 h once it lands; this is the only caller to swap.
 def recent_evaluations(
     repo: Path, playbook: str, author: str, now: dt.datetime
 ) -> list[Record]:
-    """The author's records on ``playbook`` evaluated within the window."""
-    since = now - WINDOW
-    return [
-        record
-        for record in load_records(repo, playbook)
-        if record.author.lower() == author.lower() and _evaluated_at(record) > since
-    ]
+    """The author's records on ``playbook`` that count in the window."""
+    return counted_evaluations(load_records(repo, playbook), author, now, WINDOW)
 
 
 def quota(
     repo: Path, playbook: str, author: str, limit: int, now: dt.datetime
 ) -> Quota:
-    recent = sorted(
-        _evaluated_at(r) for r in recent_evaluations(repo, playbook, author, now)
-    )
+    recent = [r.when for r in recent_evaluations(repo, playbook, author, now)]
     used = len(recent)
     # The slot frees up when the oldest counted evaluation leaves the window.
     next_slot = recent[used - limit] + WINDOW if used >= limit else None
     return Quota(limit, used, next_slot)
-
-
-def _evaluated_at(record: Record) -> dt.datetime:
-    stamp = dt.datetime.fromisoformat(record.evaluated_at)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def format_utc(moment: dt.datetime) -> str:

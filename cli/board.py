@@ -36,7 +36,7 @@ TIE_MARK = "≈"
 
 @dataclass(frozen=True)
 class Row:
-    rank: int | None  # None for the baseline, which takes no participant's place
+    rank: int | None  # None for a reference row: it takes no participant's place
     record: Record
     cells: list[str]
     tied: bool = False
@@ -51,6 +51,15 @@ class Row:
     @property
     def baseline(self) -> bool:
         return self.record.is_baseline
+
+    @property
+    def label(self) -> str:
+        """The author cell: the participant, or what the reference row is."""
+        if self.record.is_baseline:
+            return "*baseline*"
+        if self.record.kind == "ensemble":
+            return "*ensemble*"
+        return self.record.author
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,11 @@ def notes(
         lines.append(
             "*baseline*: the playbook's template, evaluated like a submission; "
             "it takes no participant's rank."
+        )
+    if any(row.record.kind == "ensemble" for row in board.rows):
+        lines.append(
+            "*ensemble*: a vote of the best submissions (camino compile); it "
+            "takes no participant's rank."
         )
     if playbook.board.average_rank:
         lines.append("avg rank: the mean of the model's ranks on each metric shown.")

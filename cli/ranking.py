@@ -34,7 +34,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Placed:
-    """An entry in board order; the baseline has no rank of its own."""
+    """An entry in board order; a reference row (the baseline, the ensemble)
+    has no rank of its own."""
 
     entry: Entry
     rank: int | None
@@ -84,7 +85,7 @@ def place(entries: Sequence[Entry], metrics: Sequence[Metric]) -> list[Placed]:
     who is statistically tied with the leader, and average their ranks."""
     key = order(metrics)
     keyed = sorted(((key(entry), entry) for entry in entries), key=_first)
-    participants = [pair for pair in keyed if not pair[1].record.is_baseline]
+    participants = [pair for pair in keyed if not pair[1].record.is_reference]
     leader = participants[0][1] if participants else None
     # The sort keys already hold each metric's value in its direction.
     averages = average_ranks([k[: len(metrics)] for k, _ in participants])
@@ -93,7 +94,7 @@ def place(entries: Sequence[Entry], metrics: Sequence[Metric]) -> list[Placed]:
     ranks = iter(range(1, len(participants) + 1))
     mean_ranks = iter(averages)
     for _, entry in keyed:
-        if entry.record.is_baseline:
+        if entry.record.is_reference:
             placed.append(Placed(entry, None, _tied(entry, leader, metrics[0]), None))
             continue
         tied = entry is not leader and _tied(entry, leader, metrics[0])

@@ -28,7 +28,7 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 from camino import __version__
 from camino.board import rank
 from camino.errors import CaminoError, SubmissionFailed
-from camino.evaluator import scoring
+from camino.evaluator import holdout, scoring
 from camino.evaluator.members import SubmissionModel
 from camino.evaluator.pipeline import artifact_dir, data_version, load_internal
 from camino.evaluator.results import (
@@ -83,7 +83,8 @@ class Outcome:
 
 def select(records: Sequence[Record], playbook: Playbook, top: int) -> list[Record]:
     """The ``top`` best model folders for each metric, in first-seen order."""
-    candidates = [r for r in records if r.kind == "submission"]
+    # Participants only: the baseline is a yardstick, not a member.
+    candidates = [r for r in records if r.kind == "submission" and not r.is_baseline]
     metrics = playbook.metric_objects
     chosen: dict[str, Record] = {}
     for metric in metrics:
@@ -304,7 +305,7 @@ def _build_and_score(
     metric = playbook.ranking_metric
     weights = _weights(members, metric) if options.weighted else None
     started = time.perf_counter()
-    ensemble, scores = _fit_and_score(
+    ensemble, (public, private) = _fit_and_score(
         members, playbook, voting, weights, train, validate
     )
     seconds = time.perf_counter() - started
@@ -325,9 +326,10 @@ def _build_and_score(
             }
             for m in playbook.metric_objects
         ],
-        scores=scores.values,
-        score_problems=scores.problems,
-        rows=len(validate),
+        scores=public.scores,
+        score_problems=public.problems,
+        intervals=public.intervals,
+        rows=public.rows,
         # Fitting reuses the members, so the run is nearly all prediction:
         # the members' own predict calls, each in its own process.
         train_seconds=0.0,
@@ -343,7 +345,7 @@ def _build_and_score(
             "member_scores": [m.record.scores.get(metric.name) for m in members],
             "weights": weights,
             "best_member": best,
-            "gain": _gain(scores.values.get(metric.name), best, metric),
+            "gain": _gain(public.scores.get(metric.name), best, metric),
             "without": _leave_one_out(
                 members, playbook, voting, weights, train, validate
             ),
@@ -351,6 +353,7 @@ def _build_and_score(
         },
     )
     _save_ensemble(repo, record, ensemble)
+    holdout.write_private(repo, record, private)
     return record
 
 
@@ -361,9 +364,10 @@ def _fit_and_score(
     weights: list[float] | None,
     train: pd.DataFrame,
     validate: pd.DataFrame,
-) -> tuple[VotingClassifier | VotingRegressor, scoring.Scores]:
+) -> tuple[VotingClassifier | VotingRegressor, tuple[holdout.Part, holdout.Part]]:
     """Fit the voting estimator (members are reused, not retrained: their
-    answers are cached) and score its predictions like a submission's."""
+    answers are cached) and score its predictions like a submission's: the
+    public and the private part of the validation rows."""
     target = playbook.target
     ensemble = ensemble_of(members, playbook.task, voting, weights)
     ensemble.fit(train.drop(columns=[target]), train[target])
@@ -376,10 +380,8 @@ def _fit_and_score(
     if voting == "soft":
         values = ensemble.predict_proba(items)
         proba = {"labels": list(ensemble.classes_), "values": values.tolist()}
-    scores = scoring.score(
-        playbook.metric_objects, validate[target], predictions, proba
-    )
-    return ensemble, scores
+    parts = holdout.score_parts(playbook, validate[target], predictions, proba)
+    return ensemble, parts
 
 
 def _leave_one_out(
@@ -402,10 +404,10 @@ def _leave_one_out(
             if weights is None
             else [w for i, w in enumerate(weights) if i != index]
         )
-        _, result = _fit_and_score(
+        _, (public, _) = _fit_and_score(
             rest, playbook, voting, rest_weights, train, validate
         )
-        scores.append(result.values.get(metric.name))
+        scores.append(public.scores.get(metric.name))
     return scores
 
 

@@ -82,6 +82,12 @@ class Record:
         return self.author == BASELINE_AUTHOR
 
     @property
+    def is_reference(self) -> bool:
+        """A row that is not a participant's: the baseline or the ensemble.
+        It is shown on the board but takes no participant's rank."""
+        return self.is_baseline or self.kind == "ensemble"
+
+    @property
     def when(self) -> dt.datetime:
         return parse_time(self.evaluated_at)
 
@@ -108,19 +114,23 @@ def counted_evaluations(
     window: dt.timedelta = DAY,
 ) -> list[Record]:
     """The author's evaluations that count against the daily limit, oldest
-    first: those in the ``window`` before ``now``, except the failures the
-    platform caused.
+    first: those after ``now - window``, except the failures the platform
+    caused.
 
     With a limit of ``k`` and ``len(result) >= k``, the next evaluation is
     allowed at ``result[len(result) - k].when + window``.
     """
     start = now - window
+    # GitHub logins are case-insensitive: Carol and carol share one count.
+    login = author.lower()
     counted = [
         record
         for record in records
-        if record.author == author
+        if record.author.lower() == login
         and record.counts_against_limit
-        and start < record.when <= now
+        # No upper bound: a record stamped after ``now`` comes from a clock
+        # ahead of this one, and still happened.
+        and record.when > start
     ]
     return sorted(counted, key=lambda record: (record.when, record.key))
 

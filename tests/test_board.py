@@ -354,3 +354,20 @@ def test_no_plot_without_a_scored_record(competition: Path) -> None:
 
     assert not (competition / "leaderboard" / "plots").exists()
     assert "plots/" not in (competition / "leaderboard" / "iris.md").read_text()
+
+
+def test_the_ensemble_row_is_shown_but_takes_no_rank(competition: Path) -> None:
+    playbook = load_playbook(competition / "playbooks" / "iris")
+    ensemble = record("camino", {"f1": 0.99}, model="ensemble")
+    ensemble.kind, ensemble.path = "ensemble", "leaderboard/ensembles/iris.md"
+    write_record(competition, ensemble)
+    write_record(competition, record("ada", {"f1": 0.9}))
+
+    board = build_board(competition, playbook)
+    page = render(competition, [board])[competition / "leaderboard" / "iris.md"]
+
+    assert [(r.record.author, r.rank) for r in board.rows] == [
+        ("camino", None),
+        ("ada", 1),
+    ]
+    assert "| — | [ensemble](../leaderboard/ensembles/iris.md) | *ensemble* |" in page

@@ -223,7 +223,8 @@ def test_the_daily_count_skips_platform_failures_and_older_runs() -> None:
         made("carol", "2026-12-02T10:00:00+00:00", "failed", FAULT_PLATFORM),
         made("dave", "2026-12-02T11:00:00+00:00"),
         made("carol", "2026-12-02T11:30:00"),  # no zone: read as UTC
-        made("carol", "2026-12-02T12:00:01+00:00"),  # in the future
+        made("carol", "2026-12-02T12:00:01+00:00"),  # a clock ahead of ours
+        made("Carol", "2026-12-02T11:45:00+00:00"),  # logins ignore case
     ]
 
     counted = counted_evaluations(reversed(records), "carol", now)
@@ -232,4 +233,6 @@ def test_the_daily_count_skips_platform_failures_and_older_runs() -> None:
         "2026-12-01T12:00:01+00:00",
         "2026-12-02T09:00:00+00:00",
         "2026-12-02T11:30:00",
+        "2026-12-02T11:45:00+00:00",
+        "2026-12-02T12:00:01+00:00",
     ]

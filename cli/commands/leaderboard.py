@@ -143,6 +143,7 @@ def rows_of(board: Board) -> list[dict[str, Any]]:
             "rank": row.rank,
             "tied_with_leader": row.tied,
             "baseline": row.baseline,
+            "kind": row.record.kind,
             "model": row.record.model,
             "author": row.record.author,
             "path": row.record.path,
@@ -213,8 +214,7 @@ def to_table(board: Board) -> Table:
         cells = [rank_cell(row)]
         if board.revealed:
             cells.append(shake_cell(row))
-        author = "(baseline)" if row.baseline else row.record.author
-        cells += [row.record.model, author, *row.cells]
+        cells += [row.record.model, row.label.strip("*"), *row.cells]
         cells += [
             format_rank(row.average_rank),
             format_seconds(row.record.train_seconds),
