@@ -59,7 +59,8 @@ def history_svg(playbook: Playbook, records: Sequence[Record]) -> str:
 
 
 def _draw(axes: Axes, metric: Metric, records: Sequence[Record]) -> None:
-    times, values = _points(metric, [r for r in records if not r.is_baseline])
+    # Participants only: the baseline and the ensemble are drawn as levels.
+    times, values = _points(metric, [r for r in records if not r.is_reference])
     if len(times):
         axes.plot(
             times,
@@ -75,15 +76,16 @@ def _draw(axes: Axes, metric: Metric, records: Sequence[Record]) -> None:
         best = _best_so_far(values, metric.greater_is_better)
         axes.step(times, best, where="post", color="tab:blue", label="best so far")
 
-    _, baseline_values = _points(metric, [r for r in records if r.is_baseline])
-    if len(baseline_values):
-        axes.axhline(
-            baseline_values[-1],
-            linestyle="--",
-            color="tab:red",
-            linewidth=1,
-            label="baseline (template)",
-        )
+    references = [
+        ([r for r in records if r.is_baseline], "--", "tab:red", "baseline (template)"),
+        ([r for r in records if r.kind == "ensemble"], ":", "tab:green", "ensemble"),
+    ]
+    for chosen, style, color, label in references:
+        _, levels = _points(metric, chosen)
+        if len(levels):
+            axes.axhline(
+                levels[-1], linestyle=style, color=color, linewidth=1, label=label
+            )
 
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
