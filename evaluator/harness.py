@@ -29,6 +29,13 @@ from typing import Any
 MODEL_FILE = "model.py"
 ARTIFACT = "model.pkl"
 
+# What this file imports besides the standard library: every submission's
+# environment gets these even when its requirements.txt does not name them.
+NEEDS = ("numpy", "pandas")
+# Part of the cache key of the environments: raise it when the harness needs
+# something new from them (another package, a newer pandas).
+VERSION = 1
+
 
 class StepFailed(Exception):
     def __init__(self, step: str, message: str, show_traceback: bool = True) -> None:
@@ -117,7 +124,24 @@ def answer(model: Any, features: list[str], request: dict[str, Any]) -> dict[str
         "predictions": predictions,
         "proba": proba,
         "predict_seconds": predict_seconds,
+        "peak_memory_mb": peak_memory_mb(),
     }
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process and the children it waited for.
+
+    Measured here because a sandbox's launcher cannot: bubblewrap's monitor
+    exits without reaping the namespace's first process, so its rusage never
+    reaches the evaluator.
+    """
+    import resource
+
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    return round(peak_kb / 1024, 1)
 
 
 def load_model_class() -> type:
@@ -166,6 +190,12 @@ def call(step: str, what: str, function: Any, *args: Any) -> Any:
     except StepTimeout:
         raise StepFailed(
             "timeout", f"model.py: {what} exceeded its time limit of {limit:g} s", False
+        ) from None
+    except MemoryError as error:
+        # Under the memory limit an allocation fails here rather than the
+        # process being killed: report it as what it is, not as a crash.
+        raise StepFailed(
+            "memory", f"model.py: {what} ran out of memory: {_describe(error)}"
         ) from None
     except BaseException as error:
         raise StepFailed(step, f"model.py: {what} failed: {_describe(error)}") from None
