@@ -13,6 +13,11 @@ to publish it; a reader only ever sees a finished environment. Environments
 are never changed after that and are mounted read-only in the sandbox, so a
 submission cannot poison the next one.
 
+The key hashes the requirements as written, not a resolved lock: an unpinned
+``scikit-learn`` gets the newest version when its environment is first built
+and keeps it until the environment folder is deleted. That keeps scores
+reproducible within a competition; participants pin to choose.
+
 Only binary wheels from the package index are installed (``--only-binary
 :all:``): a source distribution runs its ``setup.py`` at install time, on the
 evaluation machine, outside the sandbox. Lines that point anywhere else (local

@@ -133,7 +133,9 @@ def peak_memory_mb() -> float:
 
     Measured here because a sandbox's launcher cannot: bubblewrap's monitor
     exits without reaping the namespace's first process, so its rusage never
-    reaches the evaluator.
+    reaches the evaluator. The model runs in this process and could change
+    the figure; it is for information only (TODO: a cgroup's memory.peak
+    where the runner has cgroup v2).
     """
     import resource
 

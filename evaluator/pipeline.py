@@ -267,6 +267,9 @@ def check_files(submission: Submission) -> None:
     A symbolic link could name the host's files (``/etc/passwd``, the
     internal data); inside the sandbox they are not there, but a link has no
     honest use in a submission either.
+
+    TODO(GitHub side, DESIGN "Admit"): size limits and the check that a pull
+    request changes one submission folder only.
     """
     for folder, folders, files in os.walk(submission.folder):
         folders[:] = [name for name in folders if name not in runner.SKIPPED]

@@ -128,6 +128,8 @@ class Sandbox:
             *_system(),
             *_read_only(prefix),
             *([] if environment == prefix else _read_only(environment)),
+            # TODO(a quota or a size-limited file system for work dirs): each
+            # file is capped by RLIMIT_FSIZE, the total written here is not.
             *["--bind", str(workdir), WORK, "--chdir", WORK],
             *["--proc", "/proc", "--dev", "/dev"],
             *_tmpfs("/dev/shm", limits.tmp_mb),
@@ -201,7 +203,12 @@ def _isolation(as_root: bool) -> list[str]:
         "--unshare-uts",
         "--unshare-cgroup-try",
     ]
+    # TODO(a seccomp filter, e.g. via bwrap --seccomp): the kernel's whole
+    # syscall surface is open, and as root (no user namespace of our own to
+    # cap) nested user namespaces stay allowed.
     common = ["--die-with-parent", "--new-session", "--clearenv"]
+    # The not-root path runs on developers' machines and GitHub's runners;
+    # CI here is root, so the tests exercise the root path only.
     if not as_root:
         user = ["--unshare-user", "--disable-userns"]
         ids = ["--uid", str(NOBODY), "--gid", str(NOBODY)]
