@@ -381,8 +381,12 @@ def compile_(
         bool, typer.Option(help="Retrain members instead of reusing them.")
     ] = False,
     repo: RepoOption = None,
+    unsafe_no_sandbox: UnsafeOption = False,
 ) -> None:
-    """Build a voting ensemble of each playbook's best submissions."""
+    """Build a voting ensemble of each playbook's best submissions.
+
+    Each member runs its saved model in its own environment and the sandbox.
+    """
     from camino.board import write_boards
     from camino.commands.round import all_playbooks
     from camino.evaluator.compile import Options, compile_playbook
@@ -399,7 +403,9 @@ def compile_(
 
     for spec in [p for p in playbooks if not playbook or p.name in playbook]:
         with err.status(f"compiling {spec.name}..."):
-            outcome = compile_playbook(root, spec, options, note=_note)
+            outcome = compile_playbook(
+                root, spec, options, note=_note, unsafe_no_sandbox=unsafe_no_sandbox
+            )
         if outcome.record is not None:
             _print_record(outcome.record, outcome.is_new)
     write_boards(root, playbooks)

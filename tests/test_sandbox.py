@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 from camino.app import app
 from camino.evaluator import environments, process, sandbox
+from camino.evaluator.compile import Options, compile_playbook
 from camino.evaluator.pipeline import (
     INTERNAL_LOG,
     SMOKE_LOG,
@@ -447,7 +448,7 @@ def test_sleeping_forever_times_out(competition: Path) -> None:
 
     assert time.monotonic() - started < 60
     assert record.error["category"] == "timeout", record.error
-    assert "2 s" in record.error["message"]
+    assert "exceeded its time limit of 1 s" in record.error["message"]
 
 
 NOISE = """
@@ -472,6 +473,7 @@ def test_200_mb_of_output_is_capped_and_the_evaluator_is_fine(
     for name in (SMOKE_LOG, INTERNAL_LOG):
         log = private_log(competition, record, name)
         assert len(log.encode()) <= process.OUTPUT_LIMIT + 1
+        assert log.startswith("[earlier output cut")
         assert log.rstrip().endswith("end of the noise")
     grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
     assert grown_kb < 64 * 1024, grown_kb
@@ -703,6 +705,25 @@ def test_a_pickle_that_runs_code_is_only_loaded_in_the_sandbox(
 
     assert record.scored, record.error
     assert (artifact_dir(competition, record) / "model.pkl").is_file()
+    assert not marker.exists()
+
+
+def test_compile_loads_the_members_pickles_only_in_the_sandbox(
+    competition: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pickle-ran-here"
+    bomb = evaluated(competition, PICKLE_BOMB.format(marker=str(marker)))
+    honest = evaluated(competition, GOOD_IRIS, name="honest")
+    assert bomb.scored and honest.scored
+
+    outcome = compile_playbook(
+        competition,
+        load_playbook(playbook_dir(competition, "iris")),
+        Options(duplicate_agreement=1.01),
+    )
+
+    assert outcome.record is not None and outcome.record.scored
+    assert len(outcome.record.details["members"]) == 2
     assert not marker.exists()
 
 

@@ -98,7 +98,12 @@ def run_round(
 
     for done, playbook in enumerate(playbooks, start=len(splits) + len(folders)):
         tell(f"compile {playbook.name}", done, total)
-        outcome = compile_playbook(repo, playbook, note=summary.notes.append)
+        outcome = compile_playbook(
+            repo,
+            playbook,
+            note=summary.notes.append,
+            unsafe_no_sandbox=unsafe_no_sandbox,
+        )
         if outcome.record is not None:
             summary.ensembles.append(outcome.record)
 
