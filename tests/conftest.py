@@ -161,13 +161,12 @@ def _moto_api(endpoint: str, action: str, body: bytes) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def environment_root(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str
-) -> Iterator[Path]:
+def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """CAMINO_ENV_ROOT for the whole run, also seen by the CLI's processes."""
     base = tmp_path_factory.getbasetemp()
-    # Workers' temp folders are siblings under the run's own folder.
-    root = (base.parent if worker_id != "master" else base) / "environments"
+    # xdist workers' temp folders are siblings under the run's own folder.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    root = (base.parent if worker else base) / "environments"
     previous = os.environ.get(ROOT_VARIABLE)
     os.environ[ROOT_VARIABLE] = str(root)
     yield root

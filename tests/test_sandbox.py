@@ -377,15 +377,19 @@ class Sampler:
             self.peak = max(self.peak, tasks_of_sandbox_user())
 
 
+# Every process forks as fast as it can. One that cannot fork waits instead
+# of retrying at once: 256 processes spinning on a 2-core CI machine would
+# starve the harness's own alarm (the wall clock then ends it after 34 s).
 FORK_BOMB = """
 import os
+import time
 
 def ATTACK(model):
     while True:
         try:
             os.fork()
         except OSError:
-            pass
+            time.sleep(0.5)
 """
 
 
