@@ -366,6 +366,31 @@ def test_c34_endless_train_times_out_and_its_processes_die(
     assert not running_with_arguments(["sleep", seconds])
 
 
+def test_a_model_that_swallows_the_time_limit_is_stopped_all_the_same(
+    competition: Path,
+) -> None:
+    spec = competition / "playbooks" / "iris" / "playbook.yml"
+    spec.write_text(spec.read_text().replace("train_seconds: 120", "train_seconds: 1"))
+    code = "import time\n" + stub(
+        train=(
+            "while True:\n"
+            "    try:\n"
+            "        time.sleep(10)\n"
+            "    except BaseException:\n"
+            "        pass"
+        )
+    )
+    folder = write_model(competition, code)
+
+    record = evaluate_failing(competition, folder, "timeout")
+
+    # The harness ends it, not the wall clock (train + 2 x predict + 30 s).
+    assert (
+        "Model.train() exceeded its time limit of 1 s and did not stop"
+        in (record.error["message"])
+    )
+
+
 def running_with_arguments(argv: list[str]) -> list[int]:
     """Live processes whose command line is ``argv``; zombies count as ended."""
     wanted = "\0".join(argv).encode() + b"\0"
