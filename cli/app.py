@@ -68,6 +68,15 @@ class BoardFormat(enum.StrEnum):
     JSON = "json"
 
 
+UnsafeOption = Annotated[
+    bool,
+    typer.Option(
+        "--unsafe-no-sandbox",
+        help="Run submissions without the sandbox. Only for code you trust: "
+        "it can then read the internal data and this machine's secrets.",
+    ),
+]
+
 RepoOption = Annotated[
     Path | None,
     typer.Option(
@@ -264,18 +273,27 @@ def evaluate(
     ],
     repo: RepoOption = None,
     force: Annotated[bool, typer.Option(help="Evaluate again even if scored.")] = False,
+    unsafe_no_sandbox: UnsafeOption = False,
 ) -> None:
-    """Score a submission on the internal data, record it, re-render the board."""
+    """Score a submission on the internal data, record it, re-render the board.
+
+    The submission runs in a sandbox, first on the public data (its log is
+    shown when it fails there), then on the internal data (its log is kept
+    private, under .camino/artifacts/).
+    """
     from camino.board import write_boards
     from camino.commands.round import all_playbooks
     from camino.evaluator.pipeline import evaluate as evaluate_submission
 
     root = resolve_repo(repo)
     with err.status(f"evaluating {folder}..."):
-        record, is_new = evaluate_submission(root, folder, force=force)
+        record, is_new = evaluate_submission(
+            root, folder, force=force, unsafe_no_sandbox=unsafe_no_sandbox
+        )
     write_boards(root, all_playbooks(root))
     _print_record(record, is_new)
     if not record.scored:
+        _print_smoke_log(root, record)
         raise typer.Exit(3)
 
 
@@ -284,7 +302,10 @@ def _print_record(record: Any, is_new: bool) -> None:
 
     prefix = "" if is_new else "(already evaluated) "
     if not record.scored:
-        err.print(f"[red]{prefix}failed ({record.error['category']}):[/] ", end="")
+        stage = f", {record.stage} stage" if record.stage else ""
+        err.print(
+            f"[red]{prefix}failed ({record.error['category']}{stage}):[/] ", end=""
+        )
         err.print(record.error["message"], markup=False, highlight=False)
         return
     scores = ", ".join(
@@ -293,6 +314,20 @@ def _print_record(record: Any, is_new: bool) -> None:
     )
     seconds = format_seconds(record.train_seconds)
     out.print(f"{prefix}{record.path}: {scores}; train {seconds} s")
+
+
+def _print_smoke_log(repo: Path, record: Any) -> None:
+    """The model's output on the public data: safe to show, and where most
+    mistakes can be read. The internal stage's log is never printed."""
+    from camino.evaluator.pipeline import SMOKE_LOG, artifact_dir
+
+    if record.stage != "smoke":
+        return
+    log = artifact_dir(repo, record) / SMOKE_LOG
+    if log.is_file():
+        text = log.read_text(encoding="utf-8", errors="replace")
+        err.print("\n[dim]log of the run on the public data (last lines):[/]")
+        err.print(_last_lines(text), markup=False, highlight=False)
 
 
 @app.command()
@@ -335,7 +370,7 @@ def leaderboard(
 
 @app.command(name="round")
 @handle_errors
-def round_(repo: RepoOption = None) -> None:
+def round_(repo: RepoOption = None, unsafe_no_sandbox: UnsafeOption = False) -> None:
     """Split every playbook, evaluate every submission, render the board."""
     from camino.commands.round import run_round
 
@@ -347,7 +382,7 @@ def round_(repo: RepoOption = None) -> None:
         def on_step(what: str, done: int, total: int) -> None:
             progress.update(task, description=what, completed=done, total=total)
 
-        summary = run_round(root, on_step)
+        summary = run_round(root, on_step, unsafe_no_sandbox=unsafe_no_sandbox)
     for record in summary.new + summary.reused + summary.ensembles:
         _print_record(record, record in summary.new)
     for note in summary.notes:
@@ -382,8 +417,12 @@ def compile_(
         bool, typer.Option(help="Retrain members instead of reusing them.")
     ] = False,
     repo: RepoOption = None,
+    unsafe_no_sandbox: UnsafeOption = False,
 ) -> None:
-    """Build a voting ensemble of each playbook's best submissions."""
+    """Build a voting ensemble of each playbook's best submissions.
+
+    Each member runs its saved model in its own environment and the sandbox.
+    """
     from camino.board import write_boards
     from camino.commands.round import all_playbooks
     from camino.evaluator.compile import Options, compile_playbook
@@ -400,7 +439,9 @@ def compile_(
 
     for spec in [p for p in playbooks if not playbook or p.name in playbook]:
         with err.status(f"compiling {spec.name}..."):
-            outcome = compile_playbook(root, spec, options, note=_note)
+            outcome = compile_playbook(
+                root, spec, options, note=_note, unsafe_no_sandbox=unsafe_no_sandbox
+            )
         if outcome.record is not None:
             _print_record(outcome.record, outcome.is_new)
     write_boards(root, playbooks)

@@ -33,11 +33,15 @@ class MetricError(CaminoError):
     """A metric is unknown, does not fit the task, or cannot be computed."""
 
 
+class SandboxUnavailable(CaminoError):
+    """Submissions cannot be isolated here: bubblewrap is missing or fails."""
+
+
 class SubmissionFailed(CaminoError):
     """The submission's code failed; ``category`` says at which step.
 
-    Categories: install, import, init, train, save, predict, output, timeout,
-    memory, data.
+    Categories: admission, install, import, init, train, save, predict,
+    output, timeout, memory, data.
     """
 
     exit_code = EXIT_SUBMISSION_FAILED

@@ -29,8 +29,14 @@ from camino import __version__
 from camino.board import rank
 from camino.errors import CaminoError, SubmissionFailed
 from camino.evaluator import holdout, scoring
+from camino.evaluator.environments import environment_root, prepare_folder
 from camino.evaluator.members import SubmissionModel
-from camino.evaluator.pipeline import artifact_dir, data_version, load_internal
+from camino.evaluator.pipeline import (
+    artifact_dir,
+    data_version,
+    load_internal,
+    require_sandbox,
+)
 from camino.evaluator.results import (
     Record,
     find_record,
@@ -100,10 +106,13 @@ def compile_playbook(
     playbook: Playbook,
     options: Options = Options(),
     note: Note = log.info,
+    *,
+    unsafe_no_sandbox: bool = False,
 ) -> Outcome:
     """Build, score and record the ensemble of ``playbook``.
 
-    Fewer than two usable members is a no-op with a note, not an error.
+    Fewer than two usable members is a no-op with a note, not an error. The
+    members run in their environments and the sandbox, as evaluations do.
     """
     _check_options(options)
     train, validate = load_internal(repo, playbook)
@@ -116,7 +125,11 @@ def compile_playbook(
     if existing.is_file():
         return Outcome(read_record(existing), False)
 
-    members = _prepare(repo, playbook, chosen, options, train, validate, note)
+    # Not part of the key: where the members run does not change the ensemble.
+    sandboxed = require_sandbox(unsafe_no_sandbox)
+    members = _prepare(
+        repo, playbook, chosen, options, (train, validate), note, sandboxed
+    )
     members = _drop_duplicates(members, playbook, options.duplicate_agreement, note)
     if len(members) < 2:
         note(f"{playbook.name}: {len(members)} usable member(s); no ensemble built")
@@ -145,25 +158,33 @@ def _prepare(
     playbook: Playbook,
     chosen: list[Record],
     options: Options,
-    train: pd.DataFrame,
-    validate: pd.DataFrame,
+    data: tuple[pd.DataFrame, pd.DataFrame],
     note: Note,
+    sandboxed: bool,
 ) -> list[Member]:
     """Fit each member (reuse or retrain) and get its validation answers;
     a member that fails is dropped with a note naming it and why."""
+    train, validate = data
     labels = _labels(train, playbook)
     members = []
     for record in chosen:
+        folder = repo / record.path
         model = SubmissionModel(
-            folder=str(repo / record.path),
+            folder=str(folder),
             artifact=str(artifact_dir(repo, record) / "model.pkl"),
             target=playbook.target,
             labels=labels,
             refit=options.refit,
             seconds=playbook.limits.train_seconds + playbook.limits.predict_seconds,
             memory_mb=playbook.limits.memory_mb,
+            sandboxed=sandboxed,
         )
         try:
+            # A member with nothing to reuse needs no environment built.
+            if not options.refit:
+                model.reusable_artifact()
+            environment = prepare_folder(folder, environment_root(repo))
+            model.set_params(environment=str(environment.path))
             if options.refit:
                 model = _retrained(repo, model, record, train, playbook)
             members.append(_answer(model, record, train, validate, playbook))

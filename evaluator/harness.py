@@ -29,6 +29,13 @@ from typing import Any
 MODEL_FILE = "model.py"
 ARTIFACT = "model.pkl"
 
+# What this file imports besides the standard library: every submission's
+# environment gets these even when its requirements.txt does not name them.
+NEEDS = ("numpy", "pandas")
+# Part of the cache key of the environments: raise it when the harness needs
+# something new from them (another package, a newer pandas).
+VERSION = 1
+
 
 class StepFailed(Exception):
     def __init__(self, step: str, message: str, show_traceback: bool = True) -> None:
@@ -42,6 +49,7 @@ def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text())
     LIMITS.update(request.get("limits", {}))
     out = Path(request["out"])
+    STEP["out"] = out
     out.mkdir(parents=True, exist_ok=True)
     try:
         if request.get("mode") == "predict":
@@ -56,6 +64,7 @@ def main(request_path: str) -> int:
         }
         _write_json(out / "failure.json", failure_record)
         return 1
+
     _write_json(out / "result.json", result)
     return 0
 
@@ -117,7 +126,26 @@ def answer(model: Any, features: list[str], request: dict[str, Any]) -> dict[str
         "predictions": predictions,
         "proba": proba,
         "predict_seconds": predict_seconds,
+        "peak_memory_mb": peak_memory_mb(),
     }
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process and the children it waited for.
+
+    Measured here because a sandbox's launcher cannot: bubblewrap's monitor
+    exits without reaping the namespace's first process, so its rusage never
+    reaches the evaluator. The model runs in this process and could change
+    the figure; it is for information only (TODO: a cgroup's memory.peak
+    where the runner has cgroup v2).
+    """
+    import resource
+
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    return round(peak_kb / 1024, 1)
 
 
 def load_model_class() -> type:
@@ -156,16 +184,28 @@ class StepTimeout(BaseException):
 LIMITS: dict[str, float | None] = {"train": None, "predict": None}
 
 
+# The step that runs now, for an alarm that has to end it from outside.
+STEP: dict[str, Any] = {}
+
+
 def call(step: str, what: str, function: Any, *args: Any) -> Any:
     limit = LIMITS.get(step)
+    STEP.update(what=what, limit=limit, rings=0)
     _alarm(limit)
     try:
         return function(*args)
     except StepFailed:
         raise
     except StepTimeout:
+        _alarm(None)
         raise StepFailed(
             "timeout", f"model.py: {what} exceeded its time limit of {limit:g} s", False
+        ) from None
+    except MemoryError as error:
+        # Under the memory limit an allocation fails here rather than the
+        # process being killed: report it as what it is, not as a crash.
+        raise StepFailed(
+            "memory", f"model.py: {what} ran out of memory: {_describe(error)}"
         ) from None
     except BaseException as error:
         raise StepFailed(step, f"model.py: {what} failed: {_describe(error)}") from None
@@ -173,8 +213,20 @@ def call(step: str, what: str, function: Any, *args: Any) -> Any:
         _alarm(None)
 
 
+# After a step's limit the alarm rings again this often, and after this many
+# rings the harness ends the process itself: the model may swallow
+# StepTimeout, and Python ignores an exception raised in an at-fork hook,
+# which is where a fork bomb nearly always is when the alarm rings.
+ALARM_REPEAT = 0.25
+ALARM_RINGS = 2
+
+
 def _alarm(seconds: float | None) -> None:
     def expire(*_: Any) -> None:
+        STEP["rings"] = STEP.get("rings", 0) + 1
+        if STEP["rings"] > ALARM_RINGS:
+            _stop_overdue_step()
+        signal.setitimer(signal.ITIMER_REAL, ALARM_REPEAT)
         raise StepTimeout
 
     if seconds is None:
@@ -182,6 +234,17 @@ def _alarm(seconds: float | None) -> None:
         return
     signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _stop_overdue_step() -> None:
+    """Report the timeout and exit now: the step did not stop when told."""
+    message = (
+        f"model.py: {STEP.get('what', 'a step')} exceeded its time limit of "
+        f"{STEP.get('limit') or 0:g} s and did not stop"
+    )
+    failure = {"step": "timeout", "message": message, "traceback": ""}
+    _write_json(Path(STEP["out"]) / "failure.json", failure)
+    os._exit(1)
 
 
 def read_contract(model: Any) -> tuple[list[str], str]:

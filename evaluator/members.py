@@ -5,7 +5,8 @@ in ``__init__``, learned state with a trailing underscore, ``clone``-able), so
 ``VotingClassifier`` and ``VotingRegressor`` use it like any estimator. Each
 call to ``predict`` runs the submission's saved model in a child process,
 because loading a submission's pickle runs its code: the evaluator never
-unpickles it itself.
+unpickles it itself. That process runs in the submission's own environment
+and, unless told otherwise, in the sandbox, like its evaluation did.
 
 scikit-learn's ``VotingClassifier`` encodes the target as 0..k-1 before it
 fits its members and decodes the vote afterwards. A member therefore answers
@@ -27,8 +28,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, Tags
 from sklearn.utils.metaestimators import available_if
 
-from camino.errors import SubmissionFailed
+from camino.errors import CaminoError, SubmissionFailed
 from camino.evaluator import process, runner
+from camino.evaluator.sandbox import Sandbox
 
 # Answers by (folder, artifact, table, proba): VotingClassifier fits clones of
 # its members, and a clone must not run the same child process again.
@@ -57,6 +59,11 @@ class SubmissionModel(BaseEstimator):
     has_proba : bool
         Whether the submission answers ``predict_proba``.
     seconds, memory_mb : limits of each child process.
+    environment : str or None
+        The submission's environment (see ``environments``); None runs it in
+        the current interpreter.
+    sandboxed : bool
+        Run it in the sandbox (needs ``environment``).
     """
 
     def __init__(
@@ -69,6 +76,8 @@ class SubmissionModel(BaseEstimator):
         has_proba: bool = False,
         seconds: float = 600,
         memory_mb: int = 2048,
+        environment: str | None = None,
+        sandboxed: bool = False,
     ) -> None:
         self.folder = folder
         self.artifact = artifact
@@ -78,12 +87,14 @@ class SubmissionModel(BaseEstimator):
         self.has_proba = has_proba
         self.seconds = seconds
         self.memory_mb = memory_mb
+        self.environment = environment
+        self.sandboxed = sandboxed
 
     def fit(self, X: pd.DataFrame, y: Any) -> SubmissionModel:
         y = np.asarray(y)
         if self.labels is not None:
             self.classes_ = np.unique(y)
-        self.artifact_ = self._retrain(X, y) if self.refit else self._reuse()
+        self.artifact_ = self._retrain(X, y) if self.refit else self.reusable_artifact()
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -115,11 +126,13 @@ class SubmissionModel(BaseEstimator):
                 X,
                 self._limits(),
                 want_proba=proba,
-                python=sys.executable,
+                python=self._python(),
+                launcher=self._launcher(),
             )
         return _ANSWERS[key]
 
-    def _reuse(self) -> Path:
+    def reusable_artifact(self) -> Path:
+        """The trained model.pkl this member reuses; fails when it is gone."""
         if not self.artifact or not Path(self.artifact).is_file():
             raise SubmissionFailed(
                 "save",
@@ -137,9 +150,25 @@ class SubmissionModel(BaseEstimator):
             train,
             X.head(2),
             self._limits(),
+            python=self._python(),
+            launcher=self._launcher(),
             keep_artifact=artifact,
         )
         return artifact
+
+    def _python(self) -> str:
+        if self.environment is None:
+            return sys.executable
+        return str(Path(self.environment) / "bin" / "python")
+
+    def _launcher(self) -> runner.Launcher | None:
+        if not self.sandboxed:
+            return None
+        if self.environment is None:
+            raise CaminoError(
+                f"{self.folder}: a sandboxed member needs its environment"
+            )
+        return Sandbox(Path(self.environment))
 
     def _encode(self, predictions: list[Any]) -> np.ndarray:
         positions = {label: index for index, label in enumerate(self.labels)}

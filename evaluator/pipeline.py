@@ -1,16 +1,31 @@
-"""Evaluate one model folder: admit, run, check, score, record.
+"""Evaluate one model folder: admit, install, run, check, score, record.
 
 ``assess`` is the part that ``camino test`` (public data) and ``camino
 evaluate`` (internal data) share: run the model in its own process on a
 training table, predict the validation features, check the answers and score
-them. ``evaluate`` adds what the server does: the internal data, a record per
-evaluation and idempotence.
+them. ``evaluate`` adds what the server does, in stages:
+
+1. admission: plain files only (no symbolic links);
+2. environment: the submission's requirements, installed with uv;
+3. smoke: train and predict on the playbook's public data; a failure here
+   keeps the model's own message and its log may be shown;
+4. internal: the same on the internal data; its log may print internal rows,
+   so it goes to the private artifacts with the trained model, and a failure
+   is reported by category with a generic hint.
+
+Both runs happen in the sandbox; without a working one ``evaluate`` refuses
+unless told ``unsafe_no_sandbox``. A record per evaluation, written once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +35,8 @@ import pandas as pd
 
 from camino import __version__
 from camino.data import check_same_columns, read_table
-from camino.errors import SpecError, SubmissionFailed
-from camino.evaluator import holdout, process, runner, scoring
+from camino.errors import SandboxUnavailable, SpecError, SubmissionFailed
+from camino.evaluator import environments, holdout, process, runner, sandbox, scoring
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
     Record,
@@ -45,6 +60,33 @@ log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 30
 
+PRIVATE = Path(".camino") / "artifacts"
+SMOKE_LOG = "smoke.log"
+INTERNAL_LOG = "internal.log"
+
+# The message of an internal-stage failure, by category. The model's own
+# words stay in the private log: they may quote internal rows.
+DATA_HINT = (
+    "it passed on the public data, so look for assumptions about the data, "
+    "such as values, classes or missing cells the public data does not have, "
+    "or a fixed number of rows"
+)
+INTERNAL_HINTS = {
+    "import": "model.py could not be imported; " + DATA_HINT,
+    "init": "Model() failed on the internal data; " + DATA_HINT,
+    "train": "train() failed on the internal data; " + DATA_HINT,
+    "save": "save() or reloading model.pkl failed after training on the "
+    "internal data; " + DATA_HINT,
+    "predict": "predict() failed on the internal data; " + DATA_HINT,
+    "output": "the predictions on the internal data were not usable (their "
+    "number, NaN or infinity, or labels the target does not have); " + DATA_HINT,
+    "timeout": "the model went past its time limit (train {train:g} s, predict "
+    "{predict:g} s) on the internal data; it did not on the public data, so the "
+    "internal data may be larger: make it faster",
+    "memory": "the model ran out of memory (limit {memory} MB) on the internal "
+    "data; it did not on the public data, so the internal data may be larger",
+}
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -57,6 +99,7 @@ class Assessment:
     truth: pd.Series
     predictions: np.ndarray
     proba: dict[str, Any] | None
+    peak_memory_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +125,15 @@ def assess(
     validate: pd.DataFrame,
     metrics: list[Metric] | None = None,
     launcher: runner.Launcher | None = None,
+    python: str = sys.executable,
     keep_artifact: Path | None = None,
 ) -> Assessment:
-    """Train on ``train``, predict ``validate`` without its target, score."""
+    """Train on ``train``, predict ``validate`` without its target, score.
+
+    ``python`` runs the model (the current interpreter for ``camino test``,
+    the submission's environment on the server); ``launcher`` starts it (a
+    plain child process by default, or the sandbox).
+    """
     metrics = metrics or playbook.metric_objects
     truth = validate[playbook.target]
     items = validate.drop(columns=[playbook.target])
@@ -106,6 +155,7 @@ def assess(
         items,
         limits,
         want_proba=any(metric.needs_proba for metric in metrics),
+        python=python,
         launcher=launcher,
         keep_artifact=keep_artifact,
         step_seconds=steps,
@@ -128,6 +178,7 @@ def assess(
         truth,
         predictions,
         result.proba,
+        result.peak_memory_mb,
     )
 
 
@@ -181,24 +232,27 @@ def evaluate(
     model_dir: Path,
     *,
     force: bool = False,
-    launcher: runner.Launcher | None = None,
+    unsafe_no_sandbox: bool = False,
     preflight: bool = True,
 ) -> tuple[Record, bool]:
     """Score a submission on the internal data and write its record.
 
     Returns the record and whether it is new: an evaluation of the same files
     on the same data under the same playbook is done once (``force`` redoes
-    it). A failing model gets a record with its error category; bad input
-    (meta.yml, layout, data, the internal store) raises before anything is
-    written. ``preflight=False`` skips the store check for a caller that ran
-    :func:`check_internal_stores` itself.
+    it). A failing model gets a record with its error category and the stage
+    it stopped at; bad input (meta.yml, layout, data, the internal store) and
+    a missing sandbox raise before anything is written. ``preflight=False``
+    skips the store check for a caller that ran :func:`check_internal_stores`
+    itself.
     """
     submission = locate(repo, model_dir)
     check_meta(submission)
     playbook = load_playbook(playbook_dir(repo, submission.playbook))
     if preflight:
         check_internal_stores(repo, [playbook])
+    public = load_public(repo, playbook)
     train, validate = load_internal(repo, playbook)
+    sandboxed = require_sandbox(unsafe_no_sandbox)
 
     key = evaluation_key(submission, playbook, train, validate)
     existing = find_record(
@@ -208,39 +262,247 @@ def evaluate(
         return read_record(existing), False
 
     record = _new_record(submission, playbook, key, train, validate)
-    try:
-        assessment = assess(
-            submission.folder,
-            playbook,
-            train,
-            validate,
-            launcher=launcher,
-            keep_artifact=artifact_dir(repo, record) / "model.pkl",
-        )
-    except SubmissionFailed as failure:
-        # The step and message are the model's own words; the full log stays
-        # out of the record because it may print internal rows.
-        record.status = "failed"
-        record.error = {"category": failure.category, "message": str(failure)}
-        record.fault = failure.fault
-    else:
-        public, private = holdout.score_parts(
-            playbook, assessment.truth, assessment.predictions, assessment.proba
-        )
-        record.status = "scored"
-        record.scores, record.score_problems = public.scores, public.problems
-        record.intervals, record.rows = public.intervals, public.rows
-        record.train_seconds = round(assessment.train_seconds, 4)
-        record.predict_seconds = round(assessment.predict_seconds, 4)
-        holdout.write_private(repo, record, private)
+    record.sandboxed = sandboxed
+    _run_stages(repo, submission, playbook, public, (train, validate), record)
     write_record(repo, record)
     return record, True
 
 
+def require_sandbox(unsafe_no_sandbox: bool) -> bool:
+    """Whether submissions run sandboxed; refuses when they cannot be."""
+    if unsafe_no_sandbox:
+        log.warning("running submissions without a sandbox (--unsafe-no-sandbox)")
+        return False
+
+    reason = sandbox.available()
+    if reason is not None:
+        raise SandboxUnavailable(
+            f"cannot run submissions in a sandbox on this machine: {reason}. Fix "
+            "that, or pass --unsafe-no-sandbox to run them without isolation: "
+            "only for code you trust, since it can then read the internal data "
+            "and this machine's secrets"
+        )
+    return True
+
+
+def check_files(submission: Submission) -> None:
+    """Admission: the folder holds plain files and folders only.
+
+    A symbolic link could name the host's files (``/etc/passwd``, the
+    internal data); inside the sandbox they are not there, but a link has no
+    honest use in a submission either.
+
+    TODO(GitHub side, DESIGN "Admit"): size limits and the check that a pull
+    request changes one submission folder only.
+    """
+    for folder, folders, files in os.walk(submission.folder):
+        folders[:] = [name for name in folders if name not in runner.SKIPPED]
+        for name in sorted(folders + files):
+            path = Path(folder) / name
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                continue
+            shown = f"{submission.relative}/{path.relative_to(submission.folder)}"
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+            raise SubmissionFailed(
+                "admission",
+                f"{shown} is {what}; a submission may hold only plain files and "
+                "folders (copy the file in instead of linking it)",
+            )
+
+
+def _run_stages(
+    repo: Path,
+    submission: Submission,
+    playbook: Playbook,
+    public: tuple[pd.DataFrame, pd.DataFrame],
+    internal: tuple[pd.DataFrame, pd.DataFrame],
+    record: Record,
+) -> None:
+    private: dict[str, str | Path] = {}
+    stage = "admission"
+    with tempfile.TemporaryDirectory(prefix="camino-artifact-") as scratch:
+        try:
+            check_files(submission)
+
+            stage = "environment"
+            run = _stage_runner(repo, submission, record)
+
+            stage = "smoke"
+            private[SMOKE_LOG] = _smoke(run, submission, playbook, public)
+
+            stage = "internal"
+            artifact = Path(scratch) / runner.ARTIFACT
+            assessment = _internal(run, submission, playbook, internal, artifact)
+            private[INTERNAL_LOG] = assessment.log
+            if artifact.is_file():
+                private[runner.ARTIFACT] = artifact
+        except SubmissionFailed as failure:
+            _record_failure(record, stage, failure, private)
+        else:
+            _record_scores(repo, record, playbook, assessment)
+        keep_private(repo, record, private)
+
+
+@dataclass(frozen=True)
+class _StageRunner:
+    """How both stages start the model: the environment and the launcher."""
+
+    python: str
+    launcher: runner.Launcher | None
+
+
+def _stage_runner(repo: Path, submission: Submission, record: Record) -> _StageRunner:
+    root = environments.environment_root(repo)
+    environment = environments.prepare_folder(submission.folder, root)
+    record.environment_seconds = round(environment.build_seconds, 3)
+    record.environment_cached = environment.cached
+
+    launcher = sandbox.Sandbox(environment.path) if record.sandboxed else None
+    return _StageRunner(str(environment.python), launcher)
+
+
+def _smoke(
+    run: _StageRunner,
+    submission: Submission,
+    playbook: Playbook,
+    public: tuple[pd.DataFrame, pd.DataFrame],
+) -> str:
+    """Train and predict on the public data; return its log (not secret)."""
+    assessment = assess(
+        submission.folder,
+        playbook,
+        *public,
+        launcher=run.launcher,
+        python=run.python,
+    )
+    return assessment.log
+
+
+def _internal(
+    run: _StageRunner,
+    submission: Submission,
+    playbook: Playbook,
+    internal: tuple[pd.DataFrame, pd.DataFrame],
+    artifact: Path,
+) -> Assessment:
+    try:
+        return assess(
+            submission.folder,
+            playbook,
+            *internal,
+            launcher=run.launcher,
+            python=run.python,
+            keep_artifact=artifact,
+        )
+    except SubmissionFailed as failure:
+        raise _Private(failure, internal_message(failure.category, playbook)) from None
+
+
+class _Private(SubmissionFailed):
+    """An internal-stage failure: a generic message for everyone, the model's
+    own in ``original`` for the private log only."""
+
+    def __init__(self, original: SubmissionFailed, message: str) -> None:
+        super().__init__(original.category, message)
+        self.original = original
+
+
+def internal_message(category: str, playbook: Playbook) -> str:
+    hint = INTERNAL_HINTS.get(category, f"{category} failed on the internal data")
+    limits = playbook.limits
+    filled = hint.format(
+        train=limits.train_seconds,
+        predict=limits.predict_seconds,
+        memory=limits.memory_mb,
+    )
+    return f"{filled} (the log of this run is kept private)"
+
+
+def _record_failure(
+    record: Record,
+    stage: str,
+    failure: SubmissionFailed,
+    private: dict[str, str | Path],
+) -> None:
+    record.status = "failed"
+    record.stage = stage
+    # The step and message are the model's own words, except for the
+    # internal stage; no log goes into the record.
+    record.error = {"category": failure.category, "message": str(failure)}
+    record.fault = failure.fault
+    if isinstance(failure, _Private):
+        private[INTERNAL_LOG] = _failure_log(failure.original)
+    elif stage == "smoke":
+        private[SMOKE_LOG] = _failure_log(failure)
+
+
+def _failure_log(failure: SubmissionFailed) -> str:
+    parts = [f"failed ({failure.category}): {failure}", failure.trace, failure.log_tail]
+    return "\n\n".join(part.strip() for part in parts if part.strip()) + "\n"
+
+
+def _record_scores(
+    repo: Path, record: Record, playbook: Playbook, assessment: Assessment
+) -> None:
+    """Public scores into the record; the private part's kept apart."""
+    public, private = holdout.score_parts(
+        playbook, assessment.truth, assessment.predictions, assessment.proba
+    )
+    record.status = "scored"
+    record.scores, record.score_problems = public.scores, public.problems
+    record.intervals, record.rows = public.intervals, public.rows
+    record.train_seconds = round(assessment.train_seconds, 4)
+    record.predict_seconds = round(assessment.predict_seconds, 4)
+    record.peak_memory_mb = assessment.peak_memory_mb
+    holdout.write_private(repo, record, private)
+
+
 def artifact_dir(repo: Path, record: Record) -> Path:
-    """The private folder of one evaluation's artifacts (its trained pickle)."""
-    stem = Path(record.file_name).stem
-    return repo / ".camino" / "artifacts" / record.playbook / stem
+    """The private folder of one evaluation's artifacts: its logs and its
+    trained pickle (compile keeps its refits and ensembles there too)."""
+    return repo / PRIVATE / record.playbook / record.file_name.removesuffix(".json")
+
+
+def keep_private(repo: Path, record: Record, files: Mapping[str, str | Path]) -> Path:
+    """Write an evaluation's artifacts (logs, the trained model) where only
+    the maintainers look: never the record, the board or the job log.
+
+    TODO(#5): the artifact store replaces this local folder; every private
+    write goes through this one function and every read through
+    ``artifact_dir``.
+    """
+    folder = artifact_dir(repo, record)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # mkdtemp makes the folder 0700: other users of the machine stay out.
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    for name, content in files.items():
+        if isinstance(content, Path):
+            shutil.copyfile(content, staging / name)
+        else:
+            (staging / name).write_text(content, encoding="utf-8")
+
+    # A re-run replaces the artifacts of the last one as a whole.
+    shutil.rmtree(folder, ignore_errors=True)
+    os.rename(staging, folder)
+    return folder
+
+
+def load_public(repo: Path, playbook: Playbook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The playbook's public train and validate tables, for the smoke stage."""
+    folder = playbook_dir(repo, playbook.name) / "data"
+    shown = f"playbooks/{playbook.name}/data"
+    options = {
+        "required": [playbook.target],
+        # An id column is text, as on the internal side.
+        "text": [playbook.id] if playbook.id else [],
+    }
+    train = read_table(folder / "train.csv", name=f"{shown}/train.csv", **options)
+    validate = read_table(
+        folder / "validate.csv", name=f"{shown}/validate.csv", **options
+    )
+    check_same_columns(train, validate, f"{shown}/train.csv", f"{shown}/validate.csv")
+    return train, validate
 
 
 def check_internal_stores(repo: Path, playbooks: Iterable[Playbook]) -> None:

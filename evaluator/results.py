@@ -55,6 +55,13 @@ class Record:
     intervals: dict[str, list[float]] = field(default_factory=dict)
     error: dict[str, str] | None = None
     fault: str | None = None  # FAULT_MODEL or FAULT_PLATFORM when failed
+    # Where a failed evaluation stopped: admission, environment, smoke (the
+    # public data) or internal.
+    stage: str | None = None
+    peak_memory_mb: float | None = None
+    environment_seconds: float | None = None
+    environment_cached: bool | None = None
+    sandboxed: bool | None = None
     submission_hash: str = ""
     data_version: str = ""
     camino_version: str = ""
@@ -181,13 +188,23 @@ def fingerprint(parts: Iterable[bytes]) -> str:
 
 
 def hash_folder(folder: Path, skipped: set[str]) -> str:
-    """A hash of the relative paths and bytes of every file, in sorted order."""
+    """A hash of the relative paths and bytes of every file, in sorted order.
+
+    A symbolic link counts by where it points, never by what it points at: the
+    folder may come from anyone, and its links may name the host's files.
+    """
     parts: list[bytes] = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if set(relative.parts) & skipped or not path.is_file():
+        if set(relative.parts) & skipped:
             continue
-        parts += [relative.as_posix().encode(), path.read_bytes()]
+        if path.is_symlink():
+            parts += [
+                relative.as_posix().encode(),
+                b"link " + os.fsencode(os.readlink(path)),
+            ]
+        elif path.is_file():
+            parts += [relative.as_posix().encode(), path.read_bytes()]
     return fingerprint(parts)
 
 

@@ -1,15 +1,23 @@
 """Train and predict one model folder in a separate process.
 
 The parent prepares a fresh work dir that holds the model's files, the
-training table as ``data/train.csv`` and the items to predict (features only),
-runs ``harness.py`` there, and reads back the predictions. Labels of the items
-never enter the work dir: scoring happens in the parent.
+training table as ``data/train.csv``, the items to predict (features only) and
+a copy of ``harness.py``, runs the harness there, and reads back the
+predictions. Labels of the items never enter the work dir: scoring happens in
+the parent. Every path the child gets is relative to the work dir, so a
+sandbox can show it under another name.
+
+The work dir belongs to the model while it runs: whatever the parent reads
+back from it is opened without following symbolic links and with a size cap.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -25,6 +33,13 @@ from camino.errors import SubmissionFailed
 from camino.evaluator import process
 
 HARNESS = Path(__file__).with_name("harness.py")
+CONTROL = ".camino"
+ARTIFACT = "model.pkl"
+# Where predict_saved puts a trained model.pkl for the harness to load.
+SAVED_ARTIFACT = ".camino-artifact.pkl"
+# result.json holds every prediction; a larger file is not one the harness
+# wrote.
+RESULT_LIMIT = 256 * 1024 * 1024
 
 # What never leaves the model folder for the work dir: the participant's own
 # data (the stage provides the data), artifacts and tool folders.
@@ -42,6 +57,7 @@ class RunResult:
     train_seconds: float
     predict_seconds: float
     log: str
+    peak_memory_mb: float | None = None
 
 
 def run_model(
@@ -58,20 +74,21 @@ def run_model(
 ) -> RunResult:
     """Train ``model_dir``'s Model on ``train`` and predict ``items``.
 
-    ``keep_artifact``: where to copy the trained model.pkl. Raises
-    SubmissionFailed with the step that failed (import, init, train, save,
-    predict, output, timeout, memory).
+    Raises SubmissionFailed with the step that failed (import, init, train,
+    save, predict, output, timeout, memory). ``step_seconds`` limits the train
+    and predict steps inside the child. After a successful run the trained
+    ``model.pkl`` is copied to ``keep_artifact`` when it is given.
     """
     launch = launcher or _plain_launcher
     with _work_dir(model_dir) as work:
         write_table(train, work / "data" / "train.csv")
         options = {"proba": want_proba, "limits": step_seconds or {}}
         request = _write_request(work, items, options)
-        outcome = launch([python, str(HARNESS), str(request)], work, limits)
+        argv = [python, f"{CONTROL}/harness.py", request]
+        outcome = launch(argv, work, limits)
         result = _read_result(work, outcome, limits)
         if keep_artifact is not None:
-            keep_artifact.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(work / "model.pkl", keep_artifact)
+            copy_out(work, ARTIFACT, keep_artifact)
         return result
 
 
@@ -92,11 +109,11 @@ def predict_saved(
     """
     launch = launcher or _plain_launcher
     with _work_dir(model_dir) as work:
-        shutil.copy2(artifact, work / ".camino-artifact.pkl")
-        options = {"proba": want_proba, "mode": "predict"}
-        options["artifact"] = str(work / ".camino-artifact.pkl")
+        shutil.copy2(artifact, work / SAVED_ARTIFACT)
+        options = {"proba": want_proba, "mode": "predict", "artifact": SAVED_ARTIFACT}
         request = _write_request(work, items, options)
-        outcome = launch([python, str(HARNESS), str(request)], work, limits)
+        argv = [python, f"{CONTROL}/harness.py", request]
+        outcome = launch(argv, work, limits)
         return _read_result(work, outcome, limits)
 
 
@@ -120,24 +137,28 @@ def _work_dir(model_dir: Path) -> Iterator[Path]:
         yield work
 
 
-def _write_request(work: Path, items: pd.DataFrame, options: dict[str, Any]) -> Path:
-    control = work / ".camino"
+def _write_request(work: Path, items: pd.DataFrame, options: dict[str, Any]) -> str:
+    """Write the harness, the items and the request; return the request's
+    path relative to the work dir."""
+    control = work / CONTROL
     control.mkdir()
+    # A copy rather than the installed file: a sandbox then needs no view of
+    # camino's package, and the model cannot change the one the next run uses.
+    shutil.copyfile(HARNESS, control / "harness.py")
     write_table(items, control / "items.csv")
     request = {
-        "items": str(control / "items.csv"),
-        "out": str(control / "out"),
+        "items": f"{CONTROL}/items.csv",
+        "out": f"{CONTROL}/out",
         **options,
     }
-    path = control / "request.json"
-    path.write_text(json.dumps(request))
-    return path
+    (control / "request.json").write_text(json.dumps(request))
+    return f"{CONTROL}/request.json"
 
 
 def _read_result(
     work: Path, outcome: process.Outcome, limits: process.Limits
 ) -> RunResult:
-    out = work / ".camino" / "out"
+    out = f"{CONTROL}/out"
     if outcome.timed_out:
         raise SubmissionFailed(
             "timeout",
@@ -146,13 +167,12 @@ def _read_result(
             outcome.output,
         )
 
-    failure = _load(out / "failure.json")
+    failure = _load(work, f"{out}/failure.json")
     if failure:
-        raise SubmissionFailed(
-            failure["step"], failure["message"], outcome.output, failure["traceback"]
-        )
+        category, message, trace = _explain_failure(failure, limits)
+        raise SubmissionFailed(category, message, outcome.output, trace)
 
-    result = _load(out / "result.json")
+    result = _load(work, f"{out}/result.json")
     if outcome.returncode != 0 or result is None:
         raise SubmissionFailed(*_explain_crash(outcome, limits), outcome.output)
 
@@ -165,6 +185,7 @@ def _read_result(
         train_seconds=float(result["train_seconds"]),
         predict_seconds=float(result["predict_seconds"]),
         log=log,
+        peak_memory_mb=_peak_memory(result, outcome),
     )
 
 
@@ -177,9 +198,34 @@ def _mark_cut(log: str) -> str:
     return note.format(len(kept)) + kept
 
 
+def _peak_memory(result: dict[str, Any], outcome: process.Outcome) -> float | None:
+    # The harness measures its own process; a launcher may not know it.
+    reported = result.get("peak_memory_mb")
+    if isinstance(reported, (int, float)) and reported >= 0:
+        return float(reported)
+    return outcome.peak_memory_mb
+
+
+def _explain_failure(
+    failure: dict[str, Any], limits: process.Limits
+) -> tuple[str, str, str]:
+    step = str(failure.get("step", "output"))
+    message = str(failure.get("message", "the harness reported no message"))
+    if step == "memory":
+        message += f" (limit {limits.memory_mb} MB)"
+    return step, message, str(failure.get("traceback", ""))
+
+
 def _explain_crash(outcome: process.Outcome, limits: process.Limits) -> tuple[str, str]:
     if "MemoryError" in outcome.output or "Cannot allocate memory" in outcome.output:
         return "memory", f"the model ran out of memory (limit {limits.memory_mb} MB)"
+    if outcome.returncode == -signal.SIGXCPU:
+        return "timeout", (
+            f"the model used more CPU time than its {limits.wall_seconds:g} s "
+            "(train and predict together)"
+        )
+    if outcome.returncode == -signal.SIGXFSZ:
+        return "output", f"the model wrote a file larger than {limits.file_mb} MB"
     if outcome.returncode < 0:
         return "memory", (
             f"the model's process was killed by signal {-outcome.returncode} "
@@ -191,7 +237,61 @@ def _explain_crash(outcome: process.Outcome, limits: process.Limits) -> tuple[st
     )
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
+def _load(work: Path, relative: str) -> dict[str, Any] | None:
+    data = read_inside(work, relative, RESULT_LIMIT)
+    if data is None:
         return None
-    return json.loads(path.read_text())
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def read_inside(work: Path, relative: str, limit: int) -> bytes | None:
+    """The bytes of ``work/relative`` if it is a regular file of at most
+    ``limit`` bytes reached without a symbolic link; else None.
+
+    The model may have replaced any part of the path with a link to a file of
+    the host (or a FIFO that blocks the reader); the parent may be root.
+    """
+    handle = _open_inside(work, relative)
+    if handle is None:
+        return None
+    with os.fdopen(handle, "rb") as stream:
+        data = stream.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def copy_out(work: Path, relative: str, destination: Path) -> bool:
+    """Copy ``work/relative`` to ``destination`` under the rules of
+    ``read_inside``, without a size cap (RLIMIT_FSIZE bounded it)."""
+    handle = _open_inside(work, relative)
+    if handle is None:
+        return False
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(handle, "rb") as source, destination.open("wb") as target:
+        shutil.copyfileobj(source, target)
+    return True
+
+
+def _open_inside(work: Path, relative: str) -> int | None:
+    folder = work
+    *parents, name = Path(relative).parts
+    for part in parents:
+        folder = folder / part
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return None
+        except OSError:
+            return None
+
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        handle = os.open(folder / name, flags)
+    except OSError:  # missing, a link (ELOOP), or nothing a harness writes
+        return None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        return None
+    return handle

@@ -10,15 +10,21 @@ free port), emptied before each test, with one bucket; boto3 talks to it
 unchanged. No test can reach AWS: ``no_real_aws`` gives every test, and every
 process a test starts, dummy credentials, no profile, no instance metadata
 and a default endpoint on 127.0.0.1 where nothing listens.
+
+Submissions' environments are real uv environments under one folder per test
+run, shared by the xdist workers: the first evaluation builds the common one
+(scikit-learn, pandas) and every other test reuses it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import shutil
 import subprocess
+import tarfile
 import textwrap
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +36,7 @@ import pytest
 from s3proxy import S3Proxy
 
 from camino.commands.split import split_playbook
+from camino.evaluator.environments import ROOT_VARIABLE
 
 # The GitHub side's fixtures: the REST stand-in, and no GITHUB_* variable of
 # the machine leaking into a test.
@@ -153,6 +160,22 @@ def _moto_api(endpoint: str, action: str, body: bytes) -> None:
         response.read()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """CAMINO_ENV_ROOT for the whole run, also seen by the CLI's processes."""
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers' temp folders are siblings under the run's own folder.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    root = (base.parent if worker else base) / "environments"
+    previous = os.environ.get(ROOT_VARIABLE)
+    os.environ[ROOT_VARIABLE] = str(root)
+    yield root
+    if previous is None:
+        del os.environ[ROOT_VARIABLE]
+    else:
+        os.environ[ROOT_VARIABLE] = previous
+
+
 @pytest.fixture(scope="session")
 def split_competition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("competition") / "repo"
@@ -232,3 +255,29 @@ GOOD_IRIS = """
         def predict(self, items):
             return list(self.clf.predict(items[self.X]))
 """
+
+
+# A source distribution whose setup.py writes a file when it is built.
+MALICIOUS_SETUP = """
+from pathlib import Path
+Path({marker!r}).write_text("setup.py ran on the evaluator")
+from setuptools import setup
+setup(name="camino-sdist-probe", version="0.1")
+"""
+
+
+def write_sdist(folder: Path, marker: Path) -> Path:
+    """camino_sdist_probe-0.1.tar.gz in ``folder``; no wheel of it exists."""
+    folder.mkdir()
+    files = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: camino-sdist-probe\nVersion: 0.1\n",
+        "setup.py": MALICIOUS_SETUP.format(marker=str(marker)),
+    }
+    archive = folder / "camino_sdist_probe-0.1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"camino_sdist_probe-0.1/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive

@@ -1,9 +1,11 @@
 """The model contract, end to end: bad and good models through the pipeline.
 
-Every model runs in a real child process on the competition fixture's real
-(split) iris and diabetes data; nothing of camino's is mocked. A failing model
-must leave one record with its error category and no scores, and must never
-touch the rendered board (rendering is a separate step).
+Every model runs in a real child process, in the sandbox, on the competition
+fixture's real (split) iris and diabetes data; nothing of camino's is mocked.
+A model that breaks the contract fails on the public data first (the smoke
+stage), with its own message. A failing model must leave one record with its
+error category and no scores, and must never touch the rendered board
+(rendering is a separate step).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ import pytest
 from conftest import GOOD_IRIS, write_model
 
 from camino.data import write_table
-from camino.evaluator.pipeline import assess, evaluate, load_internal
+from camino.evaluator.pipeline import (
+    INTERNAL_LOG,
+    artifact_dir,
+    assess,
+    evaluate,
+    load_internal,
+)
 from camino.evaluator.results import Record, read_record, record_path
 from camino.playbook import load_playbook, playbook_dir
 
@@ -41,16 +49,22 @@ def record_files(repo: Path, playbook: str) -> list[Path]:
     return sorted((repo / "leaderboard" / "results" / playbook).glob("*.json"))
 
 
+def private_log(repo: Path, record: Record, name: str = INTERNAL_LOG) -> str:
+    return (artifact_dir(repo, record) / name).read_text()
+
+
 def internal_rows(repo: Path, playbook: str) -> int:
     validate = repo / ".camino" / "internal" / playbook / "validate.csv"
     return len(pd.read_csv(validate))
 
 
-def evaluate_failing(repo: Path, folder: Path, category: str) -> Record:
+def evaluate_failing(
+    repo: Path, folder: Path, category: str, *, unsafe: bool = False
+) -> Record:
     """Evaluate a model that must fail and check what every failure leaves."""
     board = board_files(repo)
 
-    record, is_new = evaluate(repo, folder)
+    record, is_new = evaluate(repo, folder, unsafe_no_sandbox=unsafe)
 
     assert is_new
     assert record.status == "failed"
@@ -292,14 +306,17 @@ def test_nan_message_counts_the_rows(competition: Path) -> None:
 
     record = evaluate_failing(competition, folder, "output")
 
-    hidden = pd.read_csv(competition / ".camino/internal/diabetes/validate.csv")
-    bad = int((hidden["age"] > 0).sum())
-    assert 0 < bad < len(hidden)
-    assert f"({bad} of {len(hidden)} rows)" in record.error["message"]
+    # It fails on the public data already, where the count may be shown.
+    assert record.stage == "smoke"
+    public = pd.read_csv(competition / "playbooks/diabetes/data/validate.csv")
+    bad = int((public["age"] > 0).sum())
+    assert 0 < bad < len(public)
+    assert f"({bad} of {len(public)} rows)" in record.error["message"]
 
 
-def test_c05_dropped_rows_are_counted(competition: Path) -> None:
-    # Five hidden rows, one with an empty sepal_width; the model drops it.
+def test_c05_dropped_rows_are_counted_in_the_private_log(competition: Path) -> None:
+    # Five hidden rows, one with an empty sepal_width; the model drops it. The
+    # public data has no empty cell, so only the internal stage fails.
     internal = competition / ".camino" / "internal" / "iris" / "validate.csv"
     hidden = pd.read_csv(internal).head(5)
     hidden.loc[2, "sepal_width"] = float("nan")
@@ -312,11 +329,15 @@ def test_c05_dropped_rows_are_counted(competition: Path) -> None:
 
     record = evaluate_failing(competition, folder, "output")
 
-    assert "returned 4 predictions for 5 items" in record.error["message"]
+    assert record.stage == "internal"
+    assert "predictions on the internal data" in record.error["message"]
+    assert "4 predictions" not in record.error["message"]
+    assert "returned 4 predictions for 5 items" in private_log(competition, record)
 
 
+@pytest.mark.parametrize("unsafe", [False, True], ids=["sandbox", "no-sandbox"])
 def test_c34_endless_train_times_out_and_its_processes_die(
-    competition: Path, tmp_path: Path
+    competition: Path, unsafe: bool
 ) -> None:
     spec = competition / "playbooks" / "iris" / "playbook.yml"
     text = spec.read_text()
@@ -326,34 +347,64 @@ def test_c34_endless_train_times_out_and_its_processes_die(
             "predict_seconds: 60", "predict_seconds: 1"
         )
     )
-    pid_file = tmp_path / "helper.pid"
+    # An odd duration names the helper among the machine's processes.
+    seconds = f"60.{os.getpid()}{int(unsafe)}"
     code = "import subprocess\n" + stub(
         train=(
-            "helper = subprocess.Popen(['sleep', '60'])\n"
-            f"open({str(pid_file)!r}, 'w').write(str(helper.pid))\n"
-            "while True:\n"
-            "    pass"
+            f"helper = subprocess.Popen(['sleep', {seconds!r}])\nwhile True:\n    pass"
         )
     )
     folder = write_model(competition, code)
 
     started = time.monotonic()
-    record = evaluate_failing(competition, folder, "timeout")
+    record = evaluate_failing(competition, folder, "timeout", unsafe=unsafe)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 15, elapsed
+    assert elapsed < 30, elapsed
     assert "Model.train() exceeded its time limit of 1 s" in record.error["message"]
     # The model's own child is killed with it, not left running.
-    assert not _running(int(pid_file.read_text()))
+    assert not running_with_arguments(["sleep", seconds])
 
 
-def _running(pid: int) -> bool:
-    """True while ``pid`` runs; a killed but unreaped zombie counts as ended."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def test_a_model_that_swallows_the_time_limit_is_stopped_all_the_same(
+    competition: Path,
+) -> None:
+    spec = competition / "playbooks" / "iris" / "playbook.yml"
+    spec.write_text(spec.read_text().replace("train_seconds: 120", "train_seconds: 1"))
+    code = "import time\n" + stub(
+        train=(
+            "while True:\n"
+            "    try:\n"
+            "        time.sleep(10)\n"
+            "    except BaseException:\n"
+            "        pass"
+        )
+    )
+    folder = write_model(competition, code)
+
+    record = evaluate_failing(competition, folder, "timeout")
+
+    # The harness ends it, not the wall clock (train + 2 x predict + 30 s).
+    assert (
+        "Model.train() exceeded its time limit of 1 s and did not stop"
+        in (record.error["message"])
+    )
+
+
+def running_with_arguments(argv: list[str]) -> list[int]:
+    """Live processes whose command line is ``argv``; zombies count as ended."""
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "cmdline").read_bytes() != wanted:
+                continue
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 # --- the same-order rule (C04) and label types (C33) ---------------------------
@@ -398,8 +449,12 @@ def grades_competition(repo: Path) -> None:
     internal.mkdir(parents=True)
     train = [(q + d, q) for q in (3, 5, 8) for d in (0.0, 0.1, 0.2, 0.3)]
     hidden = [(q + d, q) for q in (3, 5, 8) for d in (0.05, 0.15)]
-    for name, rows in (("train.csv", train), ("validate.csv", hidden)):
-        write_table(pd.DataFrame(rows, columns=["x", "quality"]), internal / name)
+    # The public part (the smoke stage's data) is the same kind of rows.
+    for part in (internal, folder / "data"):
+        part.mkdir(parents=True, exist_ok=True)
+        for name, rows in (("train.csv", train), ("validate.csv", hidden)):
+            frame = pd.DataFrame(rows, columns=["x", "quality"])
+            write_table(frame, part / name)
 
 
 def grades_model(answer: str) -> str:
@@ -479,14 +534,15 @@ def test_good_model_is_scored_recorded_once_and_not_rerun(
     competition: Path, tmp_path: Path
 ) -> None:
     runs = tmp_path / "runs.txt"
-    # Importing model.py appends a line: the count of real runs.
+    # Importing model.py appends a line: the count of real runs. It writes
+    # outside its work dir, so this test runs without the sandbox.
     code = textwrap.dedent(GOOD_IRIS) + (
         f"\nwith open({str(runs)!r}, 'a') as log:\n    log.write('run\\n')\n"
     )
     folder = write_model(competition, code)
     board = board_files(competition)
 
-    record, is_new = evaluate(competition, folder)
+    record, is_new = evaluate(competition, folder, unsafe_no_sandbox=True)
 
     assert is_new and record.scored, record.error
     assert record.error is None
@@ -505,19 +561,22 @@ def test_good_model_is_scored_recorded_once_and_not_rerun(
     assert stored["status"] == "scored"
     assert stored["scores"] == record.scores
     assert board_files(competition) == board
-    assert runs.read_text() == "run\n"
+    # One run on the public data, one on the internal data.
+    assert runs.read_text() == "run\n" * 2
+    assert record.sandboxed is False
+    assert record.stage is None
 
-    again, is_new = evaluate(competition, folder)
+    again, is_new = evaluate(competition, folder, unsafe_no_sandbox=True)
 
     assert not is_new
     assert again == record
-    assert runs.read_text() == "run\n"
+    assert runs.read_text() == "run\n" * 2
     assert record_files(competition, "iris") == files
 
-    forced, is_new = evaluate(competition, folder, force=True)
+    forced, is_new = evaluate(competition, folder, force=True, unsafe_no_sandbox=True)
 
     assert is_new and forced.scored
-    assert runs.read_text() == "run\nrun\n"
+    assert runs.read_text() == "run\n" * 4
     assert forced.scores == record.scores
     assert record_files(competition, "iris") == files
 

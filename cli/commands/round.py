@@ -22,6 +22,7 @@ from camino.evaluator.pipeline import (
     check_meta,
     evaluate,
     locate,
+    require_sandbox,
 )
 from camino.evaluator.results import Record
 from camino.playbook import Playbook, load_playbook
@@ -64,7 +65,9 @@ def baselines_of(repo: Path, playbooks: list[Playbook]) -> list[Path]:
     return [folder for folder in folders if (folder / "model.py").is_file()]
 
 
-def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
+def run_round(
+    repo: Path, on_step: Progress | None = None, *, unsafe_no_sandbox: bool = False
+) -> RoundSummary:
     playbooks = all_playbooks(repo)
     splits = [playbook for playbook in playbooks if playbook.source]
     folders = [folder for p in playbooks for folder in submissions_of(repo, p.name)]
@@ -83,6 +86,9 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
             summary.skipped.append((folder, str(error)))
         else:
             admitted.append(folder)
+    # And refuse before splitting when the submissions cannot be sandboxed.
+    if admitted:
+        require_sandbox(unsafe_no_sandbox)
 
     for done, playbook in enumerate(splits):
         tell(f"split {playbook.name}", done, total)
@@ -94,12 +100,19 @@ def run_round(repo: Path, on_step: Progress | None = None) -> RoundSummary:
 
     for done, folder in enumerate(admitted, start=len(splits)):
         tell(f"evaluate {folder.relative_to(repo)}", done, total)
-        record, is_new = evaluate(repo, folder, preflight=False)
+        record, is_new = evaluate(
+            repo, folder, preflight=False, unsafe_no_sandbox=unsafe_no_sandbox
+        )
         (summary.new if is_new else summary.reused).append(record)
 
     for done, playbook in enumerate(playbooks, start=len(splits) + len(folders)):
         tell(f"compile {playbook.name}", done, total)
-        outcome = compile_playbook(repo, playbook, note=summary.notes.append)
+        outcome = compile_playbook(
+            repo,
+            playbook,
+            note=summary.notes.append,
+            unsafe_no_sandbox=unsafe_no_sandbox,
+        )
         if outcome.record is not None:
             summary.ensembles.append(outcome.record)
 
