@@ -37,6 +37,7 @@ STAGES = [
 ]
 # Shown after "failed while": the harness's step names in plain words.
 STEP_WORDS = {
+    "admission": "checking the folder's files",
     "install": "installing requirements.txt",
     "import": "importing model.py",
     "init": "creating the model (Model())",
@@ -136,9 +137,9 @@ def not_allowed(context: Context, actor: str, verb: str) -> str:
 
 
 def failed(context: Context, record: Record, quota: Quota | None) -> str:
-    # The message comes from the internal stage and could quote internal
-    # rows; clipping limits what can leak. TODO(issue 3): show only the
-    # public smoke stage's message once the two-stage pipeline lands.
+    # The model's own message only when it failed on the public data (the
+    # smoke stage); an internal-stage failure's record holds a generic hint,
+    # since the model's words could quote internal rows. Clipped all the same.
     error = record.error or {"category": "output", "message": ""}
     step = STEP_WORDS.get(error["category"], error["category"])
     lines = [

@@ -1,15 +1,12 @@
 """The evaluate job: fetch the pull request's head as data, apply the policy
 and the daily limit, run camino's evaluator, write the outcome file.
 
-This job runs the submission's code (inside the evaluator's separate,
-limited process), so it holds a read-only token and writes nothing to
-GitHub: the publish job posts and commits what this job leaves behind.
-
-TODO(issue 3): until the evaluator runs models in its sandbox, a malicious
-model could overwrite outcome.json after the evaluator wrote it. The publish
-job's checks confine that to the submission's own folder and row (it cannot
-touch others' records, the token or the repository), but its score could be
-forged. The sandbox's read-only view of the runner closes this.
+This job runs the submission's code (in the evaluator's sandbox: no
+network, no secrets, nothing of the runner writable but its own work dir),
+so it holds a read-only token and writes nothing to GitHub: the publish job
+posts and commits what this job leaves behind. A model cannot reach
+outcome.json; the publish job's checks still confine an outcome to the
+submission's own folder and row.
 """
 
 from __future__ import annotations
