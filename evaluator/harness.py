@@ -163,8 +163,14 @@ def load_model_class() -> type:
     try:
         spec.loader.exec_module(module)
     except BaseException as error:
+        # On the server the model has only the packages of its requirements.txt.
+        hint = (
+            "; list the package in requirements.txt"
+            if isinstance(error, ModuleNotFoundError)
+            else ""
+        )
         raise StepFailed(
-            "import", f"model.py could not be imported: {_describe(error)}"
+            "import", f"model.py could not be imported: {_describe(error)}{hint}"
         ) from None
 
     model_class = getattr(module, "Model", None)

@@ -150,7 +150,7 @@ FAILING = [
         "iris",
         "import camino_no_such_module\n\nclass Model:\n    pass\n",
         "import",
-        ["model.py", "camino_no_such_module"],
+        ["model.py", "camino_no_such_module", "requirements.txt"],
     ),
     (
         "no-model-class",

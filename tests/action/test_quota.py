@@ -77,6 +77,8 @@ def test_a_rerun_is_free_and_a_new_commit_over_the_limit_is_refused(
     files = {
         f"{FOLDER}/model.py": textwrap.dedent(GOOD_IRIS),
         f"{FOLDER}/meta.yml": "playbook: iris\nname: knn\n",
+        # The model runs in an environment of these packages only.
+        f"{FOLDER}/requirements.txt": "scikit-learn\npandas\n",
     }
     work = tmp_path / "alice"
     number = fork_pull(standin, bare, work, "alice", files)
