@@ -41,12 +41,18 @@ class Model:
         self.models = {}  # "pale" and "deep": the sub-model for each side
         self.labels = []  # every cultivar seen in training, sorted
 
+    @staticmethod
+    def _min_rows(rows):
+        # A small training table (a public split of a few dozen rows) must
+        # still be split: ask for at most a fifth of the rows on each side.
+        return max(2, min(MIN_ROWS_PER_SIDE, rows // 5))
+
     def train(self):
         features, labels = self.data[self.X], self.data[self.y]
         self.labels = sorted(labels.unique())
 
         stump = DecisionTreeClassifier(
-            max_depth=1, min_samples_leaf=MIN_ROWS_PER_SIDE, random_state=0
+            max_depth=1, min_samples_leaf=self._min_rows(len(labels)), random_state=0
         )
         stump.fit(features[[SPLIT_ON]], labels)
         if stump.tree_.node_count == 1:
