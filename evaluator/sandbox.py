@@ -10,7 +10,8 @@ bubblewrap. What the process sees is an explicit allow-list, never the host's
 * the submission's environment and the base interpreter's prefix it points
   at, read-only, each at its own path (a venv's ``bin/python`` is a link to
   that prefix);
-* the work dir at ``/work``, the only writable place that outlives the run;
+* the work dir at its own path (a fresh temporary folder, so no other mount
+  can lie under it), the only writable place that outlives the run;
 * a private ``/tmp`` and ``/dev/shm`` (tmpfs of a fixed size), a fresh
   ``/proc`` of its own pid namespace and a minimal ``/dev``.
 
@@ -44,12 +45,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from camino.errors import SandboxUnavailable
+from camino.errors import PlatformFailed, SandboxUnavailable
 from camino.evaluator import process
 
 BWRAP_VARIABLE = "CAMINO_BWRAP"
 NOBODY = 65534
-WORK = "/work"
 STATUS_LIMIT = 64 * 1024
 PROBE = "import os; print('camino-sandbox', os.getuid(), os.getgid())"
 # When bubblewrap's child dies of signal N it exits with 128 + N.
@@ -121,6 +121,7 @@ class Sandbox:
     ) -> list[str]:
         environment = Path(os.path.abspath(self.environment))
         prefix = base_prefix(environment)
+        work = workdir.resolve()
         return [
             *_isolation(as_root),
             # First: a tmpfs on /tmp mounted after a bind below it hides it.
@@ -130,7 +131,10 @@ class Sandbox:
             *([] if environment == prefix else _read_only(environment)),
             # TODO(a quota or a size-limited file system for work dirs): each
             # file is capped by RLIMIT_FSIZE, the total written here is not.
-            *["--bind", str(workdir), WORK, "--chdir", WORK],
+            # Not a fixed /work: an environment under /work (a checkout there)
+            # would be hidden by it.
+            *_parents(work),
+            *["--bind", str(work), str(work), "--chdir", str(work)],
             *["--proc", "/proc", "--dev", "/dev"],
             *_tmpfs("/dev/shm", limits.tmp_mb),
             *_variables(environment),
@@ -177,7 +181,7 @@ def available() -> str | None:
             outcome = Sandbox(Path(sys.base_prefix))(
                 [str(python), "-c", PROBE], work, process.Limits(wall_seconds=60)
             )
-        except SandboxUnavailable as error:
+        except (SandboxUnavailable, PlatformFailed) as error:
             return str(error)
 
     expected = f"camino-sandbox {NOBODY} {NOBODY}"
@@ -239,14 +243,17 @@ def _system() -> list[str]:
 
 
 def _read_only(path: Path) -> list[str]:
+    return [*_parents(path), "--ro-bind", str(path), str(path)]
+
+
+def _parents(path: Path) -> list[str]:
     # bubblewrap creates missing parents with mode 0700 when it runs as root:
     # user 65534 could not walk through them to the mount.
-    parents = [
+    return [
         argument
         for parent in reversed(path.parents[:-1])
         for argument in ("--perms", "0755", "--dir", str(parent))
     ]
-    return [*parents, "--ro-bind", str(path), str(path)]
 
 
 def _variables(environment: Path) -> list[str]:
@@ -256,7 +263,7 @@ def _variables(environment: Path) -> list[str]:
             "HOME": "/tmp",
             "USER": "nobody",
             "LOGNAME": "nobody",
-            # Nothing to write: the environment is read-only, /work is the
+            # Nothing to write: the environment is read-only, the work dir is the
             # model's, and nobody would use the files again.
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
@@ -322,8 +329,10 @@ def _checked(
 ) -> process.Outcome:
     """Tell a sandbox that never started from a model that failed in it."""
     if not outcome.timed_out and not any("child-pid" in item for item in status):
-        raise SandboxUnavailable(
-            f"bubblewrap could not start the sandbox: {_last_line(outcome.output)}"
+        # The platform's failure, recorded as such: not the model's fault.
+        raise PlatformFailed(
+            "sandbox",
+            f"bubblewrap could not start the sandbox: {_last_line(outcome.output)}",
         )
     code = outcome.returncode
     if SIGNAL_BASE < code < SIGNAL_BASE + 65:
