@@ -35,7 +35,12 @@ import pandas as pd
 
 from camino import __version__
 from camino.data import check_same_columns, read_table
-from camino.errors import SandboxUnavailable, SpecError, SubmissionFailed
+from camino.errors import (
+    PlatformFailed,
+    SandboxUnavailable,
+    SpecError,
+    SubmissionFailed,
+)
 from camino.evaluator import environments, holdout, process, runner, sandbox, scoring
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
@@ -234,6 +239,7 @@ def evaluate(
     force: bool = False,
     unsafe_no_sandbox: bool = False,
     preflight: bool = True,
+    launcher: runner.Launcher | None = None,
 ) -> tuple[Record, bool]:
     """Score a submission on the internal data and write its record.
 
@@ -243,7 +249,8 @@ def evaluate(
     it stopped at; bad input (meta.yml, layout, data, the internal store) and
     a missing sandbox raise before anything is written. ``preflight=False``
     skips the store check for a caller that ran :func:`check_internal_stores`
-    itself.
+    itself. ``launcher`` replaces the sandbox's (another isolation, or a test's
+    stand-in).
     """
     submission = locate(repo, model_dir)
     check_meta(submission)
@@ -263,7 +270,8 @@ def evaluate(
 
     record = _new_record(submission, playbook, key, train, validate)
     record.sandboxed = sandboxed
-    _run_stages(repo, submission, playbook, public, (train, validate), record)
+    data = (public, (train, validate))
+    _run_stages(repo, submission, playbook, data, record, launcher)
     write_record(repo, record)
     return record, True
 
@@ -315,10 +323,11 @@ def _run_stages(
     repo: Path,
     submission: Submission,
     playbook: Playbook,
-    public: tuple[pd.DataFrame, pd.DataFrame],
-    internal: tuple[pd.DataFrame, pd.DataFrame],
+    data: tuple[tuple[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
     record: Record,
+    launcher: runner.Launcher | None,
 ) -> None:
+    public, internal = data
     private: dict[str, str | Path] = {}
     stage = "admission"
     with tempfile.TemporaryDirectory(prefix="camino-artifact-") as scratch:
@@ -326,7 +335,7 @@ def _run_stages(
             check_files(submission)
 
             stage = "environment"
-            run = _stage_runner(repo, submission, record)
+            run = _stage_runner(repo, submission, record, launcher)
 
             stage = "smoke"
             private[SMOKE_LOG] = _smoke(run, submission, playbook, public)
@@ -352,13 +361,19 @@ class _StageRunner:
     launcher: runner.Launcher | None
 
 
-def _stage_runner(repo: Path, submission: Submission, record: Record) -> _StageRunner:
+def _stage_runner(
+    repo: Path,
+    submission: Submission,
+    record: Record,
+    launcher: runner.Launcher | None,
+) -> _StageRunner:
     root = environments.environment_root(repo)
     environment = environments.prepare_folder(submission.folder, root)
     record.environment_seconds = round(environment.build_seconds, 3)
     record.environment_cached = environment.cached
 
-    launcher = sandbox.Sandbox(environment.path) if record.sandboxed else None
+    if launcher is None and record.sandboxed:
+        launcher = sandbox.Sandbox(environment.path)
     return _StageRunner(str(environment.python), launcher)
 
 
@@ -395,6 +410,8 @@ def _internal(
             python=run.python,
             keep_artifact=artifact,
         )
+    except PlatformFailed:
+        raise  # not the model's words: nothing to keep private
     except SubmissionFailed as failure:
         raise _Private(failure, internal_message(failure.category, playbook)) from None
 
