@@ -175,11 +175,6 @@ def broken_sandbox(
     raise PlatformFailed("sandbox", "bubblewrap could not create a namespace")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluate() no longer takes a launcher since the sandbox merge; this "
-    "platform-failure path needs a new way in (a broken CAMINO_BWRAP?)",
-)
 def test_a_platform_failure_is_recorded_as_such(competition: Path) -> None:
     folder = write_model(competition, GOOD_IRIS)
 
