@@ -161,8 +161,15 @@ def _moto_api(endpoint: str, action: str, body: bytes) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """CAMINO_ENV_ROOT for the whole run, also seen by the CLI's processes."""
+def environment_root(
+    tmp_path_factory: pytest.TempPathFactory, no_real_aws: None
+) -> Iterator[Path]:
+    """CAMINO_ENV_ROOT for the whole run, also seen by the CLI's processes.
+
+    Asks for ``no_real_aws`` so that it runs after it: that fixture clears
+    every CAMINO_* variable, and without the shared root each test would
+    build its own environments.
+    """
     base = tmp_path_factory.getbasetemp()
     # xdist workers' temp folders are siblings under the run's own folder.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
