@@ -28,9 +28,9 @@ from tenacity import (
 )
 
 from camino.board import write_boards
-from camino.commands.round import all_playbooks
 from camino.errors import CaminoError
-from camino.evaluator.results import Record, write_record
+from camino.evaluator.results import Record, pin_if_unset, write_record
+from camino.playbook import all_playbooks
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def _attempt(
 
     for record in records:
         write_record(root, record)
+        pin_if_unset(root, record.playbook, record.data_version)
     write_boards(root, all_playbooks(root))
     repo.git.add("--all", "leaderboard")
     if not repo.git.diff("--cached", "--name-only"):

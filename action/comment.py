@@ -176,6 +176,13 @@ def scored(
 
 def _rank_lines(record: Record, board: Board, context: Context) -> list[str]:
     link = f"[{board.playbook.title}]({context.board_url}{board.playbook.name}.md)"
+    if record.data_version != board.data_version:
+        return [
+            f"Not ranked on {link} yet: this run used the new internal data "
+            f"(version `{record.data_version}`) and the board still ranks "
+            f"version `{board.data_version}`. The re-score workflow ranks every "
+            "submission on the new data at once."
+        ]
     row = next((r for r in board.rows if r.record.folder == record.folder), None)
     if row is None:
         return [f"Not ranked on {link}: no metric could be computed."]

@@ -17,10 +17,10 @@ from pathlib import Path
 from camino.action.board_commit import Target, commit_records
 from camino.action.config import load_competition
 from camino.action.workflow import add_summary, read_runner
-from camino.commands.round import all_playbooks
 from camino.errors import CaminoError
 from camino.evaluator.compile import Options, compile_playbook
 from camino.evaluator.results import Record, read_record
+from camino.playbook import all_playbooks
 
 
 def compile_job(

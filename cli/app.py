@@ -10,7 +10,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -29,7 +30,8 @@ HELP = """camino: machine-learning challenges in a Git repository that scores
 itself.
 
 Participants: camino init, camino test, then a pull request with the folder.
-Maintainers: camino playbook split, camino round, camino compile.
+Maintainers: camino playbook split, camino round, camino evaluate --all,
+camino rescore, camino compile.
 
 Exit codes: 0 success, 1 a fault in camino (a bug), 2 bad input (a file,
 field or option you can fix), 3 the submission's own code failed.
@@ -269,23 +271,46 @@ def test(
 @handle_errors
 def evaluate(
     folder: Annotated[
-        Path, typer.Argument(help="submissions/<playbook>/<author>/<model>")
-    ],
+        Path | None,
+        typer.Argument(help="submissions/<playbook>/<author>/<model>"),
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every live submission and baseline (with --playbook: "
+            "of that playbook).",
+        ),
+    ] = False,
+    playbook: Annotated[
+        str | None, typer.Option("--playbook", "-p", help="With --all: one playbook.")
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="With --all: K/N, evaluate only the K-th of N shares."),
+    ] = None,
     repo: RepoOption = None,
     force: Annotated[bool, typer.Option(help="Evaluate again even if scored.")] = False,
     unsafe_no_sandbox: UnsafeOption = False,
 ) -> None:
-    """Score a submission on the internal data, record it, re-render the board.
+    """Score a submission (or --all) on the internal data, record it, re-render
+    the board.
 
-    The submission runs in a sandbox, first on the public data (its log is
-    shown when it fails there), then on the internal data (its log is kept
-    private, under .camino/artifacts/).
+    Submissions run in a sandbox, first on the public data (its log is shown
+    when it fails there), then on the internal data (its log is kept private,
+    under .camino/artifacts/).
     """
     from camino.board import write_boards
-    from camino.commands.round import all_playbooks
     from camino.evaluator.pipeline import evaluate as evaluate_submission
+    from camino.playbook import all_playbooks
 
     root = resolve_repo(repo)
+    _check_evaluate_options(folder, all_, playbook, shard)
+    if all_:
+        _evaluate_all(root, playbook, shard, force, unsafe_no_sandbox)
+        return
+
+    assert folder is not None
     with err.status(f"evaluating {folder}..."):
         record, is_new = evaluate_submission(
             root, folder, force=force, unsafe_no_sandbox=unsafe_no_sandbox
@@ -295,6 +320,69 @@ def evaluate(
     if not record.scored:
         _print_smoke_log(root, record)
         raise typer.Exit(3)
+
+
+def _check_evaluate_options(
+    folder: Path | None, all_: bool, playbook: str | None, shard: str | None
+) -> None:
+    from camino.errors import SpecError
+
+    if folder is not None and all_:
+        raise SpecError("camino evaluate: give a FOLDER or --all, not both")
+    if not all_ and (playbook is not None or shard is not None):
+        raise SpecError("camino evaluate: --playbook and --shard go with --all")
+    if folder is None and not all_:
+        raise SpecError(
+            "camino evaluate: give a FOLDER (submissions/<playbook>/<author>/"
+            "<model>) or --all"
+        )
+
+
+def _evaluate_all(
+    root: Path, playbook: str | None, shard: str | None, force: bool, unsafe: bool
+) -> None:
+    from camino.board import write_boards
+    from camino.commands.batch import Shard, choose_playbooks, evaluate_all, parse_shard
+    from camino.playbook import all_playbooks
+
+    playbooks = choose_playbooks(root, playbook)
+    part = parse_shard(shard) if shard is not None else Shard()
+    with _steps("evaluate") as on_step:
+        summary = evaluate_all(
+            root, playbooks, part, on_step, force=force, unsafe_no_sandbox=unsafe
+        )
+    write_boards(root, all_playbooks(root))
+
+    for record in summary.records:
+        _print_record(record, record in summary.new)
+    _print_skipped(summary.skipped)
+    out.print(
+        f"{len(summary.new)} evaluated, {len(summary.reused)} already evaluated, "
+        f"{len(summary.failed)} failed, {len(summary.skipped)} skipped"
+    )
+    if summary.skipped:
+        raise typer.Exit(2)
+    if summary.failed:
+        raise typer.Exit(3)
+
+
+@contextmanager
+def _steps(first: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar for long work, told (what, done, total) per step."""
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(first, total=None)
+
+        def on_step(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        yield on_step
+
+
+def _print_skipped(skipped: list[tuple[Path, str]]) -> None:
+    for _, reason in skipped:
+        err.print("[red]skipped:[/] ", end="")
+        err.print(reason, markup=False, highlight=False)
 
 
 def _print_record(record: Any, is_new: bool) -> None:
@@ -375,21 +463,14 @@ def round_(repo: RepoOption = None, unsafe_no_sandbox: UnsafeOption = False) -> 
     from camino.commands.round import run_round
 
     root = resolve_repo(repo)
-    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("round", total=None)
-
-        def on_step(what: str, done: int, total: int) -> None:
-            progress.update(task, description=what, completed=done, total=total)
-
+    with _steps("round") as on_step:
         summary = run_round(root, on_step, unsafe_no_sandbox=unsafe_no_sandbox)
-    for record in summary.new + summary.reused + summary.ensembles:
+    for record in summary.records + summary.ensembles:
         _print_record(record, record in summary.new)
     for note in summary.notes:
         _note(note)
-    for _, reason in summary.skipped:
-        err.print("[red]skipped:[/] ", end="")
-        err.print(reason, markup=False, highlight=False)
+    _print_skipped(summary.skipped)
+    _print_rescored(root, summary.rescored)
     out.print(
         f"{len(summary.new)} evaluated, {len(summary.reused)} already evaluated, "
         f"{len(summary.failed)} failed, {len(summary.skipped)} skipped, "
@@ -397,6 +478,60 @@ def round_(repo: RepoOption = None, unsafe_no_sandbox: UnsafeOption = False) -> 
     )
     if summary.skipped:
         raise typer.Exit(2)
+
+
+@app.command()
+@handle_errors
+def rescore(
+    playbook: Annotated[
+        str | None,
+        typer.Option("--playbook", "-p", help="One playbook (default: all)."),
+    ] = None,
+    changes: Annotated[
+        Path | None,
+        typer.Option(help="Also write the rank-change table (Markdown) here."),
+    ] = None,
+    repo: RepoOption = None,
+    unsafe_no_sandbox: UnsafeOption = False,
+) -> None:
+    """Move boards whose internal data changed to the new data, everyone at
+    once: evaluate every live submission again, then switch the board."""
+    from camino.commands.batch import choose_playbooks
+    from camino.commands.rescore import rescore as run_rescore
+
+    root = resolve_repo(repo)
+    playbooks = choose_playbooks(root, playbook)
+    with _steps("rescore") as on_step:
+        summary = run_rescore(
+            root, playbooks, on_step, unsafe_no_sandbox=unsafe_no_sandbox
+        )
+    for record in summary.batch.records:
+        _print_record(record, record in summary.batch.new)
+    _print_skipped(summary.batch.skipped)
+    text = _print_rescored(root, summary)
+    if changes is not None:
+        changes.write_text(text, encoding="utf-8")
+    if summary.unchanged:
+        out.print(
+            f"already on the current internal data: {', '.join(summary.unchanged)}"
+        )
+    if summary.held or summary.batch.skipped:
+        raise typer.Exit(3 if summary.held else 2)
+
+
+def _print_rescored(root: Path, summary: Any) -> str:
+    """Print the rank changes of the boards that moved, and those held back;
+    returns the Markdown of the table."""
+    from camino.rank_changes import render_changes
+
+    for name, reason in summary.held:
+        err.print(f"[red]{name}: board not moved:[/] ", end="")
+        err.print(reason, markup=False, highlight=False)
+    if not summary.tables:
+        return ""
+    text = render_changes(root, summary.tables)
+    out.print(text, markup=False, highlight=False)
+    return text
 
 
 @app.command(name="compile")
@@ -424,8 +559,8 @@ def compile_(
     Each member runs its saved model in its own environment and the sandbox.
     """
     from camino.board import write_boards
-    from camino.commands.round import all_playbooks
     from camino.evaluator.compile import Options, compile_playbook
+    from camino.playbook import all_playbooks
 
     root = resolve_repo(repo)
     options = Options(top=top, voting=voting, weighted=weighted, refit=refit)

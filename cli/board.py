@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -23,7 +24,13 @@ import pandas as pd
 from camino import plots, ranking
 from camino.errors import SpecError
 from camino.evaluator.bootstrap import CONFIDENCE, RESAMPLES
-from camino.evaluator.results import Record, load_records, write_text_atomic
+from camino.evaluator.results import (
+    Record,
+    board_version,
+    load_records,
+    pinned_version,
+    write_text_atomic,
+)
 from camino.metrics import Metric
 from camino.playbook import Playbook
 
@@ -73,6 +80,10 @@ class Board:
     revealed: bool = False
     plot: str | None = None  # relative to leaderboard/
     notes: list[str] = field(default_factory=list)
+    # The internal data version ranked, and the evaluations on other versions
+    # that are kept but not ranked.
+    data_version: str | None = None
+    other_versions: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,30 +128,39 @@ def build_board(
     playbook: Playbook,
     metric: str | None = None,
     records: Sequence[Record] | None = None,
+    version: str | None = None,
 ) -> Board:
-    """The board of ``playbook``, ranked by ``metric`` (default: its first);
-    ``records`` saves reading them again when the caller has them."""
+    """The board of ``playbook``, ranked by ``metric`` (default: its first).
+
+    Only the records of one internal data version are ranked: ``version``,
+    by default the pinned one. ``records`` saves reading them again when the
+    caller has them.
+    """
     if records is None:
         records = load_records(repo, playbook.name)
+    version = version or board_version(records, pinned_version(repo, playbook.name))
+    ranked = [record for record in records if record.data_version == version]
     metrics = ranking_metrics(playbook, metric)
-    revealed = load_revealed(repo, playbook.name, records)
+    revealed = load_revealed(repo, playbook.name, ranked)
     if revealed is None:
-        rows = _public_rows(records, playbook, metrics)
+        rows = _public_rows(ranked, playbook, metrics)
     else:
-        rows = _final_rows(records, playbook, metrics, revealed)
+        rows = _final_rows(ranked, playbook, metrics, revealed)
 
-    failed = sum(1 for record in records if not record.scored)
+    failed = sum(1 for record in ranked if not record.scored)
     board = Board(
         playbook,
         metrics[0],
         playbook.shown_metrics,
         rows,
-        len(records),
+        len(ranked),
         failed,
         revealed=revealed is not None,
-        plot=f"plots/{playbook.name}.svg" if any(r.scored for r in records) else None,
+        plot=f"plots/{playbook.name}.svg" if any(r.scored for r in ranked) else None,
+        data_version=version,
+        other_versions=len(records) - len(ranked),
     )
-    return replace(board, notes=notes(board, records, revealed))
+    return replace(board, notes=notes(board, ranked, revealed))
 
 
 def _public_rows(
@@ -231,7 +251,20 @@ def notes(
         lines.append("avg rank: the mean of the model's ranks on each metric shown.")
     failed = f" ({board.failed} failed)" if board.failed else ""
     lines.append(f"{board.evaluations} evaluations recorded{failed}.")
+    if board.data_version:
+        lines.append(_version_note(board))
     return lines
+
+
+def _version_note(board: Board) -> str:
+    text = f"Internal data version `{board.data_version}`."
+    if board.other_versions:
+        text += (
+            f" {board.other_versions} evaluations on other versions of the "
+            "internal data are kept but not ranked (a re-score ranks everyone "
+            "on the new data at once)."
+        )
+    return text
 
 
 def _scope(board: Board, records: Sequence[Record], revealed: Revealed | None) -> str:
@@ -293,11 +326,26 @@ def rank_cell(row: Row) -> str:
 
 
 def shake_cell(row: Row) -> str:
-    if row.shake_up is None:
+    return places_cell(row.shake_up)
+
+
+def places_cell(moved: int | None) -> str:
+    """Places gained (▲) or lost (▼)."""
+    if moved is None:
         return "—"
-    if row.shake_up > 0:
-        return f"▲{row.shake_up}"
-    return f"▼{-row.shake_up}" if row.shake_up < 0 else "="
+    if moved > 0:
+        return f"▲{moved}"
+    return f"▼{-moved}" if moved < 0 else "="
+
+
+def moved_cell(change: Any) -> str:
+    """A re-score's Δ cell (a camino.rank_changes.Change)."""
+    if change.status == "failed":
+        return f"failed ({change.error})" if change.error else "failed"
+    if change.status != "ranked":
+        return change.status
+    # The baseline has no rank, so it has no move either.
+    return places_cell(change.moved) if change.moved is not None else ""
 
 
 def format_rank(value: float | None) -> str:
@@ -333,6 +381,11 @@ def render(repo: Path, boards: Sequence[Board]) -> dict[Path, str]:
     return pages
 
 
+def render_template(repo: Path, name: str, **context: object) -> str:
+    """Render one of the competition's templates in ``leaderboard/templates``."""
+    return _render(_environment(repo), name, **context)
+
+
 def _render(environment: jinja2.Environment, name: str, **context: object) -> str:
     # The templates belong to the competition, so a mistake in one is input
     # to fix, not a crash of camino.
@@ -366,6 +419,7 @@ def _environment(repo: Path) -> jinja2.Environment:
     environment.filters["rank_cell"] = rank_cell
     environment.filters["shake_cell"] = shake_cell
     environment.filters["avg_rank"] = format_rank
+    environment.filters["moved_cell"] = moved_cell
     return environment
 
 
@@ -383,7 +437,12 @@ def write_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:
         pages = render(repo, boards)
         for board in boards:
             if board.plot is not None:
-                svg = plots.history_svg(board.playbook, records[board.playbook.name])
+                shown = [
+                    record
+                    for record in records[board.playbook.name]
+                    if record.data_version == board.data_version
+                ]
+                svg = plots.history_svg(board.playbook, shown)
                 pages[repo / "leaderboard" / board.plot] = svg
         pages.update(ensemble_pages(repo, boards))
 

@@ -272,3 +272,9 @@ def playbook_dir(repo: Path, name: str) -> Path:
             f"{', '.join(known) or '(none)'}"
         )
     return folder
+
+
+def all_playbooks(repo: Path) -> list[Playbook]:
+    """Every playbook of the competition in ``repo``, by name."""
+    folders = sorted(path.parent for path in repo.glob("playbooks/*/playbook.yml"))
+    return [load_playbook(folder) for folder in folders]

@@ -117,7 +117,13 @@ def compile_playbook(
     _check_options(options)
     train, validate = load_internal(repo, playbook)
 
-    chosen = select(load_records(repo, playbook.name), playbook, options.top)
+    # Members scored on other internal data than the ensemble's are not
+    # comparable with it (they wait for a re-score).
+    version = data_version(train, validate)
+    records = [
+        r for r in load_records(repo, playbook.name) if r.data_version == version
+    ]
+    chosen = select(records, playbook, options.top)
     # The same candidates, options and data make the same ensemble: known
     # before any member runs, so compiling twice costs nothing.
     key = _key(chosen, options, train, validate)

@@ -49,6 +49,7 @@ from camino.evaluator.results import (
     fingerprint,
     hash_folder,
     now,
+    pin_if_unset,
     read_record,
     write_record,
 )
@@ -273,6 +274,7 @@ def evaluate(
     data = (public, (train, validate))
     _run_stages(repo, submission, playbook, data, record, launcher)
     write_record(repo, record)
+    pin_if_unset(repo, playbook.name, record.data_version)
     return record, True
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,11 @@ from typing import Any
 # bootstrap intervals; the private part's scores are kept apart (holdout.py).
 SCHEMA = 2
 RESULTS = Path("leaderboard") / "results"
+# Beside a playbook's records: the internal data version its board ranks.
+# Records of other versions stay (history, the daily limit) but are not
+# ranked, so a board never mixes scores from two data sets; a re-score moves
+# the pin and the new records in one commit.
+PINNED_VERSION = "DATA_VERSION"
 # The author of the playbook's template, evaluated as the board's baseline. A
 # GitHub login cannot contain "_", so no participant can take the name.
 BASELINE_AUTHOR = "_baseline"
@@ -178,6 +183,38 @@ def load_records(repo: Path, playbook: str) -> list[Record]:
     with os.scandir(folder) as entries:
         names = sorted(e.name for e in entries if e.name.endswith(".json"))
     return [read_record(folder / name) for name in names]
+
+
+def pinned_version(repo: Path, playbook: str) -> str | None:
+    """The data version the board of ``playbook`` ranks, if one is pinned."""
+    path = results_dir(repo, playbook) / PINNED_VERSION
+    if not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8").strip() or None
+
+
+def pin_version(repo: Path, playbook: str, version: str) -> None:
+    folder = results_dir(repo, playbook)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / PINNED_VERSION, version + "\n")
+
+
+def pin_if_unset(repo: Path, playbook: str, version: str) -> None:
+    """The first evaluation of a playbook decides what its board ranks;
+    afterwards only a re-score moves the pin."""
+    if version and pinned_version(repo, playbook) is None:
+        pin_version(repo, playbook, version)
+
+
+def board_version(records: Sequence[Record], pinned: str | None) -> str | None:
+    """The pinned version, else (a board from before pins) the newest
+    record's: the data the latest evaluation saw."""
+    if pinned is not None:
+        return pinned
+    if not records:
+        return None
+    newest = max(records, key=lambda record: (record.evaluated_at, record.key))
+    return newest.data_version
 
 
 def fingerprint(parts: Iterable[bytes]) -> str:

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import PLAYBOOKS, ROOT
 
-from camino.commands.round import (
-    all_playbooks,
-    baselines_of,
-    run_round,
-    submissions_of,
-)
+from camino.commands.batch import baselines_of, submissions_of
+from camino.commands.round import run_round
+from camino.playbook import all_playbooks
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

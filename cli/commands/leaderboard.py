@@ -30,11 +30,10 @@ from camino.board import (
     shake_cell,
     write_boards,
 )
-from camino.commands.round import all_playbooks
 from camino.errors import SpecError
 from camino.evaluator import holdout
 from camino.evaluator.results import Record, load_records, write_text_atomic
-from camino.playbook import Playbook, load_playbook, playbook_dir
+from camino.playbook import Playbook, all_playbooks, load_playbook, playbook_dir
 
 
 def leaderboard(
@@ -86,8 +85,12 @@ def reveal_private(repo: Path, playbook: Playbook, today: dt.date) -> Path:
             f"ranking can be revealed from {playbook.deadline + dt.timedelta(1)} (UTC)"
         )
 
+    # The records the board ranks: one data version, as on the public board.
+    board = build_board(repo, playbook)
     records = [
-        r for r in load_records(repo, playbook.name) if _by_deadline(r, playbook)
+        r
+        for r in load_records(repo, playbook.name)
+        if r.data_version == board.data_version and _by_deadline(r, playbook)
     ]
     parts = {record.file_name: holdout.read_private(repo, record) for record in records}
     _refuse_missing(records, parts)
