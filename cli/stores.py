@@ -20,6 +20,11 @@ Settings, read from the environment when a store is opened:
 * ``CAMINO_INTERNAL_STORE`` - a store URL that overrides every playbook's
   ``internal:``; the playbook's name is appended (``s3://b/comp`` holds
   ``s3://b/comp/iris/train.csv``).
+* ``CAMINO_PRIVATE_STORE`` - a store URL where evaluations also keep what
+  must outlive an ephemeral runner but never be published: the private
+  scores (``private/<playbook>/``) and each evaluation's logs and trained
+  model (``artifacts/<playbook>/``). Unset, they stay in ``.camino/`` on the
+  machine that evaluated.
 * ``CAMINO_S3_ENDPOINT`` (or ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``) -
   the S3 API's address, for S3-compatible stores; such an endpoint is
   addressed path-style, as MinIO expects.
@@ -54,6 +59,7 @@ S3Client = Any
 
 INTERNAL_FILES = ("train.csv", "validate.csv")
 DEFAULT_CACHE = Path(".camino") / "cache"
+PRIVATE_STORE_VARIABLE = "CAMINO_PRIVATE_STORE"
 ENDPOINT_VARIABLES = ("CAMINO_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 # Values that must never appear in a message, even inside a server's words.
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
@@ -199,6 +205,19 @@ def staging_folder(repo: Path, playbook: str) -> Path:
     """Where ``camino playbook split`` leaves an internal part that is to be
     uploaded, and the default internal store of a playbook."""
     return repo / ".camino" / "internal" / playbook
+
+
+def private_store(repo: Path, environ: Mapping[str, str] | None = None) -> Store | None:
+    """The store of ``CAMINO_PRIVATE_STORE``, or None when it is not set."""
+    env = os.environ if environ is None else environ
+    url = env.get(PRIVATE_STORE_VARIABLE, "").strip()
+    if not url:
+        return None
+    # The URL comes from a secret: messages name the variable, not it.
+    label = f"the store in {PRIVATE_STORE_VARIABLE}"
+    return open_store(
+        url, cache=cache_root(repo, env), environ=env, label=label, secret=True
+    )
 
 
 def cache_root(repo: Path, environ: Mapping[str, str] | None = None) -> Path:

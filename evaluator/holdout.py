@@ -2,15 +2,17 @@
 
 A board that every submission can read back gets fitted to its rows (CASE
 C29). So the board shows scores on the public part only; scores on the
-private part stay on the evaluation machine, in a file that is never
-committed, until the playbook's deadline has passed and ``camino leaderboard
---reveal`` publishes the final ranking. The model predicts every row without
+private part stay on the evaluation machine (and in the private store, when
+one is set), in a file that is never committed, until the playbook's
+deadline has passed and ``camino leaderboard --reveal`` publishes the final
+ranking. The model predicts every row without
 knowing which part it belongs to; only the scoring splits them.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,13 @@ from sklearn.model_selection import train_test_split
 from camino.evaluator import scoring
 from camino.evaluator.results import Record, write_text_atomic
 from camino.playbook import Playbook
+from camino.stores import private_store
 
-# TODO(#5): the artifact store replaces this folder; until then the private
-# scores live only on the machine that evaluated (git-ignored with .camino/).
+# The private scores on the machine that evaluated (git-ignored with
+# .camino/), and copied to CAMINO_PRIVATE_STORE when one is set, since an
+# ephemeral runner loses its disk after each job.
 PRIVATE = Path(".camino") / "private"
+PRIVATE_PREFIX = "private"
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,27 @@ def write_private(repo: Path, record: Record, part: Part) -> Path:
         "intervals": part.intervals,
     }
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    store = private_store(repo)
+    if store is not None:
+        store.put_file(path, f"{PRIVATE_PREFIX}/{record.playbook}/{record.file_name}")
     return path
+
+
+def fetch_private(repo: Path, playbook: str) -> int:
+    """Bring the private scores of ``playbook`` that other machines kept in
+    the private store onto this one; returns how many were new here."""
+    store = private_store(repo)
+    if store is None:
+        return 0
+    folder = store.fetch(f"{PRIVATE_PREFIX}/{playbook}")
+    local = repo / PRIVATE / playbook
+    local.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if not (local / path.name).is_file():
+            shutil.copyfile(path, local / path.name)
+            copied += 1
+    return copied
 
 
 def read_private(repo: Path, record: Record) -> Part | None:

@@ -60,6 +60,7 @@ from camino.stores import (
     check_internal_data,
     internal_data,
     internal_location,
+    private_store,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 STARTUP_SECONDS = 30
 
 PRIVATE = Path(".camino") / "artifacts"
+ARTIFACTS_PREFIX = "artifacts"  # in the private store
 SMOKE_LOG = "smoke.log"
 INTERNAL_LOG = "internal.log"
 
@@ -485,11 +487,13 @@ def artifact_dir(repo: Path, record: Record) -> Path:
 
 def keep_private(repo: Path, record: Record, files: Mapping[str, str | Path]) -> Path:
     """Write an evaluation's artifacts (logs, the trained model) where only
-    the maintainers look: never the record, the board or the job log.
+    the maintainers look: never the record, the board or the job log. A copy
+    goes to the private store when one is set (an ephemeral runner loses
+    ``.camino/`` with its disk).
 
-    TODO(#5): the artifact store replaces this local folder; every private
-    write goes through this one function and every read through
-    ``artifact_dir``.
+    TODO: compile still reads artifacts from ``artifact_dir`` only, so on
+    ephemeral runners it retrains the members instead of fetching their
+    pickles from the private store.
     """
     folder = artifact_dir(repo, record)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -504,6 +508,9 @@ def keep_private(repo: Path, record: Record, files: Mapping[str, str | Path]) ->
     # A re-run replaces the artifacts of the last one as a whole.
     shutil.rmtree(folder, ignore_errors=True)
     os.rename(staging, folder)
+    store = private_store(repo)
+    if store is not None:
+        store.put_folder(folder, f"{ARTIFACTS_PREFIX}/{record.playbook}/{folder.name}")
     return folder
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOOD_IRIS, ROOT, write_model
+from conftest import GOOD_IRIS, ROOT, S3, write_model
 
 from camino.errors import PlatformFailed, SpecError
 from camino.evaluator import holdout, process
@@ -122,6 +123,28 @@ def test_the_record_holds_public_scores_and_the_private_ones_stay_apart(
     assert not any("private" in path.name for path in committed)
     stored = json.loads(holdout.private_path(competition, record).read_text())
     assert stored["scores"]["accuracy"] == part.scores["accuracy"]
+
+
+def test_a_private_store_keeps_scores_and_artifacts_past_the_runner(
+    competition: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMINO_PRIVATE_STORE", f"s3://{s3.bucket}/kept")
+    folder = write_model(competition, SETOSA_ONLY)
+
+    record, _ = evaluate(competition, folder)
+
+    name = record.file_name.removesuffix(".json")
+    assert s3.keys("kept/") == [
+        f"kept/artifacts/iris/{name}/internal.log",
+        f"kept/artifacts/iris/{name}/model.pkl",
+        f"kept/artifacts/iris/{name}/smoke.log",
+        f"kept/private/iris/{record.file_name}",
+    ]
+    # Another machine (the runner is gone with its disk) finds the scores.
+    kept = holdout.read_private(competition, record)
+    shutil.rmtree(competition / holdout.PRIVATE)
+    assert holdout.fetch_private(competition, "iris") == 1
+    assert holdout.read_private(competition, record) == kept
 
 
 def test_git_ignores_the_private_scores() -> None:

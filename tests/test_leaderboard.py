@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,27 @@ def test_the_revealed_ranking_survives_a_plain_re_render(closing: Path) -> None:
 
     page = (closing / "leaderboard" / "iris.md").read_text()
     assert "| 1 | ▲1 | [m](../submissions/iris/bob/m) | bob |" in page
+
+
+def test_reveal_gathers_private_scores_that_runners_kept_in_the_store(
+    competition: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ephemeral runners: each evaluation's machine is gone, its private
+    # scores are in the store only (here a local folder).
+    monkeypatch.setenv("CAMINO_PRIVATE_STORE", str(tmp_path / "store"))
+    set_playbook(competition, f"deadline: {DEADLINE}\n")
+    scored(competition, "ada", public=0.95, private=0.80)
+    scored(competition, "bob", public=0.90, private=0.92)
+    shutil.rmtree(competition / holdout.PRIVATE)
+
+    _, (final,) = leaderboard(
+        competition, "iris", reveal=True, today=dt.date(2026, 12, 11)
+    )
+
+    assert [(r.record.author, r.shake_up) for r in final.rows] == [
+        ("bob", 1),
+        ("ada", -1),
+    ]
 
 
 def test_reveal_refuses_when_private_scores_are_missing(closing: Path) -> None:

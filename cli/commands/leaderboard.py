@@ -34,6 +34,7 @@ from camino.errors import SpecError
 from camino.evaluator import holdout
 from camino.evaluator.results import Record, load_records, write_text_atomic
 from camino.playbook import Playbook, all_playbooks, load_playbook, playbook_dir
+from camino.stores import PRIVATE_STORE_VARIABLE
 
 
 def leaderboard(
@@ -85,6 +86,9 @@ def reveal_private(repo: Path, playbook: Playbook, today: dt.date) -> Path:
             f"ranking can be revealed from {playbook.deadline + dt.timedelta(1)} (UTC)"
         )
 
+    # Evaluations made on other runners kept their private scores in the
+    # private store (when one is set).
+    holdout.fetch_private(repo, playbook.name)
     # The records the board ranks: one data version, as on the public board.
     board = build_board(repo, playbook)
     records = [
@@ -113,8 +117,9 @@ def _refuse_missing(
         paths = ", ".join(record.path for record in missing[:5])
         raise SpecError(
             f"the private scores of {len(missing)} evaluation(s) are not on this "
-            f"machine ({holdout.PRIVATE}/): {paths}; evaluate them again here "
-            "with camino evaluate --force PATH, then reveal"
+            f"machine ({holdout.PRIVATE}/) nor in {PRIVATE_STORE_VARIABLE} (when "
+            f"set): {paths}; evaluate them again here with camino evaluate "
+            "--force PATH, then reveal"
         )
 
 
