@@ -283,6 +283,8 @@ def _build(target: Path, lines: list[str], python: str) -> None:
 def _lock_text(venv: Path, python: str) -> str:
     """What is installed in ``venv``: uv's freeze, one ``name==version`` a
     line, sorted, after the interpreter the packages were chosen for."""
+    # A failure would read as an install error of requirements.txt; uv has
+    # just installed into this venv, so none is expected.
     frozen = _uv(
         ["pip", "freeze", "--python", str(venv / "bin" / "python")], hide=[str(venv)]
     )
