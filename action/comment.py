@@ -25,6 +25,9 @@ LIMIT_BYTES = 65_536
 BUDGET_BYTES = 60_000
 MESSAGE_BYTES = 4_000
 TOP_ROWS = 5
+# How much of each provenance value the comment shows; the record has it all.
+HASH_CHARS = 12
+NAME_CHARS = 60
 TRUNCATED = "\n\n_… comment truncated to fit GitHub's limit; the full text is in "
 # The evaluate job holds no write token, so the comment cannot follow each
 # stage while the model runs: it shows "queued" (gate), then "recording"
@@ -151,6 +154,7 @@ def failed(context: Context, record: Record, quota: Quota | None) -> str:
         "folder: it runs the model the way the server does, on the public data.",
     ]
     lines += _quota_lines(quota, record.playbook)
+    lines += _provenance_lines(record)
     return finish("\n".join(lines), context)
 
 
@@ -168,6 +172,7 @@ def scored(
     lines += _rank_lines(record, board, context)
     lines += ["", "| metric | value |", "|---|---:|"]
     lines += _metric_rows(record)
+    lines += _provenance_lines(record)
     lines += _quota_lines(quota, record.playbook)
     lines += ["", note] if note else []
     lines += ["", "**Top of the board**", "", *_top_rows(board, record)]
@@ -231,6 +236,39 @@ def _top_rows(board: Board, record: Record) -> list[str]:
     return lines
 
 
+def _provenance_lines(record: Record) -> list[str]:
+    """One line: what reproduces the number. Parts a record does not have
+    (one written before they existed) are left out."""
+    values = [
+        ("data version", record.data_version),
+        ("environment", record.environment_lock),
+        ("commit", record.submission_commit),
+    ]
+    parts = [f"{what} {_code(value, HASH_CHARS)}" for what, value in values if value]
+    runner = _runner_words(record.runner)
+    parts += [f"runner {runner}"] if runner else []
+    return ["", f"<sub>Provenance: {', '.join(parts)}</sub>"] if parts else []
+
+
+def _runner_words(runner: object) -> str:
+    """`name` (machine type, N CPUs, M MB) of provenance.describe_runner's
+    dict. The outcome file is untrusted: a value of the wrong type is left
+    out rather than shown."""
+    if not isinstance(runner, dict):
+        return ""
+    size = []
+    if runner.get("machine_type"):
+        size.append(_code(runner["machine_type"], NAME_CHARS))
+    if isinstance(runner.get("cpus"), int | float):
+        size.append(f"{runner['cpus']:g} CPUs")
+    if isinstance(runner.get("memory_mb"), int | float):
+        size.append(f"{runner['memory_mb']:.0f} MB")
+
+    name = [_code(runner["name"], NAME_CHARS)] if runner.get("name") else []
+    details = [f"({', '.join(size)})"] if size else []
+    return " ".join(name + details)
+
+
 def _quota_lines(quota: Quota | None, playbook: str) -> list[str]:
     if quota is None:
         return []
@@ -270,6 +308,13 @@ def _block(text: str) -> str:
     runs = re.findall(r"`+", text)
     fence = "`" * max([3, *(len(run) + 1 for run in runs)])
     return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _code(value: object, limit: int) -> str:
+    """A short value in a code span: no backtick or line break can end it,
+    and no length can crowd the comment."""
+    text = " ".join(str(value).replace("`", "'").split())
+    return f"`{text[:limit]}`"
 
 
 def _cell(text: object) -> str:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 KEY = re.compile(r"^[0-9a-f]{6,64}$")
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+# A content hash or commit SHA in a record, or "" when it has none.
+DIGEST = re.compile(r"^[0-9a-f]{0,64}$")
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,17 @@ def _check_record(record: Record, folder: str, parts: list[str]) -> None:
     for name, value in record.scores.items():
         if value is not None and not isinstance(value, int | float):
             raise CaminoError(f"outcome.json: score {name!r} is not a number")
+    _check_provenance(record)
+
+
+def _check_provenance(record: Record) -> None:
+    """The provenance fields go into the comment and the committed record."""
+    for name in ("submission_commit", "environment_lock", "data_version"):
+        value = getattr(record, name)
+        if not isinstance(value, str) or not DIGEST.match(value):
+            raise CaminoError(
+                f"outcome.json: record {name} {str(value)[:80]!r} is not a "
+                "hexadecimal digest"
+            )
+    if not isinstance(record.runner, dict):
+        raise CaminoError("outcome.json: record runner is not a mapping")

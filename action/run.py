@@ -124,7 +124,9 @@ def _score(
         base.status, base.quota = "limited", quota_data(before)
         return base
 
-    record, new = pipeline.evaluate(root, folder)
+    # The folder was materialized from the head commit, not checked out:
+    # git would see untracked files, so the commit is named here.
+    record, new = pipeline.evaluate(root, folder, submission_commit=base.head_sha)
     after = quota(root, playbook.name, base.author, limit, clock())
     base.status = "scored" if record.scored else "failed"
     base.record, base.new, base.quota = vars(record), new, quota_data(after)

@@ -28,7 +28,7 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 from camino import __version__
 from camino.board import rank
 from camino.errors import CaminoError, SubmissionFailed
-from camino.evaluator import holdout, scoring
+from camino.evaluator import holdout, provenance, scoring
 from camino.evaluator.environments import environment_root, prepare_folder
 from camino.evaluator.members import SubmissionModel
 from camino.evaluator.pipeline import (
@@ -362,7 +362,10 @@ def _build_and_score(
         train_seconds=0.0,
         predict_seconds=round(seconds, 4),
         data_version=data_version(train, validate),
+        # Each member runs in its own environment: there is no one lock to
+        # name, and the members' records hold theirs.
         camino_version=__version__,
+        runner=provenance.describe_runner(),
         evaluated_at=now(),
         kind="ensemble",
         details={

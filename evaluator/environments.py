@@ -16,7 +16,10 @@ submission cannot poison the next one.
 The key hashes the requirements as written, not a resolved lock: an unpinned
 ``scikit-learn`` gets the newest version when its environment is first built
 and keeps it until the environment folder is deleted. That keeps scores
-reproducible within a competition; participants pin to choose.
+reproducible within a competition; participants pin to choose. What was
+actually installed is written at build time into the environment's
+``camino-lock.txt`` (uv's freeze, sorted, and the interpreter), and its hash
+goes into every record scored with it.
 
 Only binary wheels from the package index are installed (``--only-binary
 :all:``): a source distribution runs its ``setup.py`` at install time, on the
@@ -52,7 +55,11 @@ ROOT_VARIABLE = "CAMINO_ENV_ROOT"
 DEFAULT_ROOT = Path(".camino") / "envs"
 REQUIREMENTS = "requirements.txt"
 # Raise when the way environments are built changes (flags, layout).
-LAYOUT = 1
+# 2: camino-lock.txt. Environments of layout 1 have none; raising the layout
+# gives them other keys, so they are never reused, and none needs a lock
+# written into it after it was published (and shared, and mounted).
+LAYOUT = 2
+LOCK = "camino-lock.txt"
 # A stuck index must not hold an evaluation forever.
 INSTALL_SECONDS = 600
 # What of uv's error output reaches the participant.
@@ -87,6 +94,8 @@ class Environment:
     key: str
     build_seconds: float
     cached: bool
+    # sha256 (16 hex) of LOCK: what is installed, not what was asked for.
+    lock: str = ""
 
     @property
     def python(self) -> Path:
@@ -117,7 +126,8 @@ def prepare(requirements: str, root: Path, python: str = sys.executable) -> Envi
     key = environment_key(lines, python)
     target = root / key
     if _ready(target):
-        return Environment(target, key, time.perf_counter() - started, cached=True)
+        seconds = time.perf_counter() - started
+        return Environment(target, key, seconds, cached=True, lock=lock_hash(target))
 
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(root / f".{key}.lock"):
@@ -127,7 +137,18 @@ def prepare(requirements: str, root: Path, python: str = sys.executable) -> Envi
             # Left by hand or by a crash outside the lock: not a published one.
             shutil.rmtree(target, ignore_errors=True)
             _build(target, lines, python)
-    return Environment(target, key, time.perf_counter() - started, cached)
+    seconds = time.perf_counter() - started
+    return Environment(target, key, seconds, cached, lock_hash(target))
+
+
+def lock_hash(path: Path) -> str:
+    """sha256 (16 hex digits) of the lock the environment at ``path`` was
+    built with; "" for one without a lock, which only a folder made by hand
+    can be (LAYOUT 2 keys name no environment built before locks)."""
+    lock = path / LOCK
+    if not lock.is_file():
+        return ""
+    return hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
 
 
 def normalise(requirements: str) -> list[str]:
@@ -207,6 +228,11 @@ def _canonical(requirement: Requirement) -> str:
 
 def _interpreter(python: str) -> str:
     """Version, architecture and prefix of ``python``'s base interpreter."""
+    version, prefix = _version_and_prefix(python)
+    return f"{version} {platform.machine()} {prefix}"
+
+
+def _version_and_prefix(python: str) -> tuple[str, Path]:
     if Path(python).resolve() == Path(sys.executable).resolve():
         version = platform.python_version()
         prefix = sys.base_prefix
@@ -216,7 +242,7 @@ def _interpreter(python: str) -> str:
             [python, "-c", script], capture_output=True, text=True, check=True
         )
         version, prefix = answer.stdout.split(maxsplit=1)
-    return f"{version} {platform.machine()} {Path(prefix.strip()).resolve()}"
+    return version, Path(prefix.strip()).resolve()
 
 
 def _ready(target: Path) -> bool:
@@ -245,14 +271,30 @@ def _build(target: Path, lines: list[str], python: str) -> None:
             ],
             hide=[str(requirements), str(venv)],
         )
-        # Kept beside the packages: which lines this environment was built from.
+        # Kept beside the packages: which lines this environment was built from,
+        # and what they resolved to. Written before the rename publishes it.
         shutil.copyfile(requirements, venv / "camino-requirements.txt")
+        (venv / LOCK).write_text(_lock_text(venv, python), encoding="utf-8")
         os.rename(venv, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _uv(arguments: list[str], hide: list[str] | None = None) -> None:
+def _lock_text(venv: Path, python: str) -> str:
+    """What is installed in ``venv``: uv's freeze, one ``name==version`` a
+    line, sorted, after the interpreter the packages were chosen for."""
+    # A failure would read as an install error of requirements.txt; uv has
+    # just installed into this venv, so none is expected.
+    frozen = _uv(
+        ["pip", "freeze", "--python", str(venv / "bin" / "python")], hide=[str(venv)]
+    )
+    packages = sorted({line.strip() for line in frozen.splitlines() if line.strip()})
+    version, _ = _version_and_prefix(python)
+    return "\n".join([f"# python {version} {platform.machine()}", *packages]) + "\n"
+
+
+def _uv(arguments: list[str], hide: list[str] | None = None) -> str:
+    """Run uv; returns its output."""
     import uv
 
     command = [uv.find_uv_bin(), *arguments, "--no-config", "--color", "never"]
@@ -277,6 +319,7 @@ def _uv(arguments: list[str], hide: list[str] | None = None) -> None:
             f"wheels only): {trim_message(answer.stderr, hide or [])}",
             answer.stderr,
         )
+    return answer.stdout
 
 
 def _uv_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:

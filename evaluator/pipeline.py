@@ -41,7 +41,15 @@ from camino.errors import (
     SpecError,
     SubmissionFailed,
 )
-from camino.evaluator import environments, holdout, process, runner, sandbox, scoring
+from camino.evaluator import (
+    environments,
+    holdout,
+    process,
+    provenance,
+    runner,
+    sandbox,
+    scoring,
+)
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
     Record,
@@ -243,6 +251,7 @@ def evaluate(
     unsafe_no_sandbox: bool = False,
     preflight: bool = True,
     launcher: runner.Launcher | None = None,
+    submission_commit: str | None = None,
 ) -> tuple[Record, bool]:
     """Score a submission on the internal data and write its record.
 
@@ -253,7 +262,9 @@ def evaluate(
     a missing sandbox raise before anything is written. ``preflight=False``
     skips the store check for a caller that ran :func:`check_internal_stores`
     itself. ``launcher`` replaces the sandbox's (another isolation, or a test's
-    stand-in).
+    stand-in). ``submission_commit`` is the commit the folder's files were
+    taken from; without it, the last commit of the folder in its repository
+    (see :func:`provenance.submission_commit`).
     """
     submission = locate(repo, model_dir)
     check_meta(submission)
@@ -273,6 +284,11 @@ def evaluate(
 
     record = _new_record(submission, playbook, key, train, validate)
     record.sandboxed = sandboxed
+    if submission_commit is None:
+        submission_commit = provenance.submission_commit(
+            submission.folder, runner.SKIPPED
+        )
+    record.submission_commit = submission_commit
     data = (public, (train, validate))
     _run_stages(repo, submission, playbook, data, record, launcher)
     write_record(repo, record)
@@ -375,6 +391,7 @@ def _stage_runner(
     environment = environments.prepare_folder(submission.folder, root)
     record.environment_seconds = round(environment.build_seconds, 3)
     record.environment_cached = environment.cached
+    record.environment_lock = environment.lock
 
     if launcher is None and record.sandboxed:
         launcher = sandbox.Sandbox(environment.path)
@@ -607,5 +624,6 @@ def _new_record(
         submission_hash=hash_folder(submission.folder, runner.SKIPPED)[:16],
         data_version=data_version(train, validate),
         camino_version=__version__,
+        runner=provenance.describe_runner(),
         evaluated_at=now(),
     )

@@ -67,9 +67,17 @@ class Record:
     environment_seconds: float | None = None
     environment_cached: bool | None = None
     sandboxed: bool | None = None
+    # Provenance: what reproduces the number. The files (submission_hash)
+    # and the commit they came from ("" when no commit holds them as they
+    # were), the internal data, what the environment had installed (a hash
+    # of its lock), camino, and the machine (provenance.describe_runner's
+    # keys). Records written before a field existed load with its default.
     submission_hash: str = ""
+    submission_commit: str = ""
     data_version: str = ""
+    environment_lock: str = ""
     camino_version: str = ""
+    runner: dict[str, Any] = field(default_factory=dict)
     evaluated_at: str = ""
     # "submission", or "ensemble" for a row that camino compile made.
     kind: str = "submission"

@@ -255,6 +255,14 @@ def test_runner_pod_has_no_docker_in_docker(
     assert "DOCKER_HOST" not in names
 
 
+def test_runner_pods_tell_camino_their_label(
+    values: dict[str, Any], runner: dict[str, Any]
+) -> None:
+    environment = {item["name"]: item.get("value") for item in runner["env"]}
+    # The scale set's name is the one label its runners answer to.
+    assert environment["CAMINO_RUNNER_LABELS"] == values["runnerScaleSetName"]
+
+
 def test_runner_image_is_camino_s_own_and_tagged(runner: dict[str, Any]) -> None:
     image = runner["image"]
     # The stock runner image has no bubblewrap and no Python 3.11.
@@ -480,6 +488,27 @@ def test_runners_are_ephemeral_spot_and_labelled_camino(
     assert "camino" in module_args["runner_extra_labels"]
     assert module_args["runners_maximum_count"] == "${var.max_runners}"
     assert module_args["enable_ssm_on_runners"] is False
+
+
+def test_runners_tell_camino_their_labels_and_type(
+    module_args: dict[str, Any],
+) -> None:
+    user_data = (AWS / "templates" / "user-data.sh").read_text()
+    written = dict(re.findall(r"(?m)^(CAMINO_[A-Z_]+)=(.*)$", user_data))
+    labels = [
+        "self-hosted",
+        module_args["runner_os"],
+        module_args["runner_architecture"],
+        *module_args["runner_extra_labels"],
+    ]
+
+    assert written["CAMINO_RUNNER_LABELS"].split(",") == labels
+    # Read from the firmware on the instance, never from instance metadata.
+    assert written["CAMINO_MACHINE_TYPE"] == "$machine_type"
+    assert "/sys/devices/virtual/dmi/id/product_name" in user_data
+    assert "169.254" not in user_data
+    # Before the runner starts: it reads .env once, at start.
+    assert user_data.index("cat >> .env") < user_data.index("${start_runner}")
 
 
 def test_runners_have_two_vcpus_and_imdsv2_only(module_args: dict[str, Any]) -> None:

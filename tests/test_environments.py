@@ -8,6 +8,7 @@ uv runs, so those cases need no network.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -152,6 +153,28 @@ def test_the_common_environment_is_built_once_with_bytecode_and_reused(
     # xdist workers share the root and may be building theirs right now.
     staging = environment_root.glob(f".{first.path.name}.*")
     assert not [p for p in staging if p.is_dir()]
+
+
+def test_the_environment_names_what_it_has_installed(environment_root: Path) -> None:
+    import uv
+
+    first = environments.prepare(COMMON, environment_root)
+    again = environments.prepare(COMMON, environment_root)
+
+    lock = (first.path / environments.LOCK).read_bytes()
+    assert again.cached and first.lock == again.lock != ""
+    assert first.lock == hashlib.sha256(lock).hexdigest()[:16]
+    interpreter, *packages = lock.decode().splitlines()
+    assert interpreter == f"# python {platform.python_version()} {platform.machine()}"
+    assert {"numpy", "pandas", "scikit-learn"} <= {p.split("==")[0] for p in packages}
+    # The lock says what uv finds installed, not what was asked for.
+    frozen = subprocess.run(
+        [uv.find_uv_bin(), "pip", "freeze", "--python", str(first.python)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert packages == sorted(frozen.stdout.split())
 
 
 BUILD = """

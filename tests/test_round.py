@@ -60,6 +60,11 @@ def test_a_round_ranks_every_playbook_and_a_second_round_changes_nothing(
             assert record["train_seconds"] is not None
             scored = {k for k, v in record["scores"].items() if v is not None}
             assert set(record["intervals"]) == scored
+            # Where it ran, ensembles included; what was installed, for
+            # submissions (an ensemble's members each have their own).
+            assert record["runner"]["cpus"] > 0 and record["camino_version"]
+            if record["kind"] == "submission":
+                assert len(record["environment_lock"]) == 16
             assert (repo / ".camino" / "private" / name / path.name).is_file()
     assert len(first.ensembles) >= 2  # playbooks whose members differ enough
 

@@ -9,13 +9,21 @@ from pathlib import Path
 import pytest
 from conftest import write_model
 from github_standin import GitHubStandIn, git, too_long
-from support import BOT_TOKEN, Runner, clone, commit_files, make_remote
+from support import (
+    BOT_TOKEN,
+    Runner,
+    clone,
+    commit_files,
+    iris_record,
+    make_remote,
+)
 
 from camino.action import comment
 from camino.action.github_api import connect, upsert_comment
 from camino.action.policy import Refusal
 from camino.action.quota import Quota
 from camino.evaluator.pipeline import evaluate
+from camino.evaluator.results import Record
 
 CONTEXT = comment.Context("0123456789abcdef", "http://127.0.0.1:1/run", "b/", "f")
 LOUD_FAILURE = """
@@ -73,6 +81,55 @@ def test_a_backtick_fence_in_the_message_cannot_close_the_block() -> None:
     block = comment._block(record_error)
 
     assert block.startswith("`````\n") and block.endswith("\n`````")
+
+
+def failed_record(**provenance: object) -> Record:
+    record = iris_record("carol", 0.0)
+    record.status, record.error = "failed", {"category": "train", "message": "x"}
+    for name, value in provenance.items():
+        setattr(record, name, value)
+    return record
+
+
+def test_the_provenance_line_says_what_reproduces_the_number() -> None:
+    record = failed_record(
+        data_version="0123456789abcdef",
+        environment_lock="fedcba9876543210",
+        submission_commit="a" * 40,
+        runner={
+            "name": "camino-x7k2p",
+            "machine_type": "c6a.large",
+            "cpus": 2.0,
+            "memory_mb": 3900,
+        },
+    )
+
+    body = comment.failed(CONTEXT, record, None)
+
+    [line] = [line for line in body.splitlines() if "Provenance:" in line]
+    assert line == (
+        "<sub>Provenance: data version `0123456789ab`, environment "
+        f"`fedcba987654`, commit `{'a' * 12}`, runner `camino-x7k2p` "
+        "(`c6a.large`, 2 CPUs, 3900 MB)</sub>"
+    )
+
+
+def test_a_record_from_before_provenance_gets_no_provenance_line() -> None:
+    body = comment.failed(CONTEXT, failed_record(), None)
+
+    assert "Provenance" not in body
+
+
+def test_odd_runner_values_stay_inside_their_code_span() -> None:
+    record = failed_record(
+        runner={"name": "a`b\n# heading" + "x" * 500, "cpus": "many"}
+    )
+
+    body = comment.failed(CONTEXT, record, None)
+
+    [line] = [line for line in body.splitlines() if "Provenance:" in line]
+    assert "runner `a'b # heading" in line and "x" * 100 not in line
+    assert "CPUs" not in line and "# heading" not in body.replace(line, "")
 
 
 def test_limit_comment_names_the_next_slot() -> None:

@@ -8,9 +8,11 @@ The jobs run in the order the workflow runs them: gate, evaluate, publish.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import GOOD_IRIS
 from github_standin import GitHubStandIn, git
 from support import (
@@ -53,7 +55,10 @@ def camino_comments(standin: GitHubStandIn, number: int) -> list[str]:
 
 
 def test_fork_pull_request_from_opening_to_board_commit(
-    standin: GitHubStandIn, split_competition: Path, tmp_path: Path
+    standin: GitHubStandIn,
+    split_competition: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bare = make_remote(split_competition, tmp_path / "remotes")
     number = open_fork_pull(standin, bare, tmp_path)
@@ -80,7 +85,10 @@ def test_fork_pull_request_from_opening_to_board_commit(
     [queued] = camino_comments(standin, number)
     assert "queued, waiting for a camino runner" in queued
 
-    # The evaluate job: read-only, no token in its environment at all.
+    # The evaluate job: read-only, no token in its environment at all. The
+    # runner's own variables reach camino as the runner process's.
+    monkeypatch.setenv("RUNNER_NAME", "camino-x7k2p")
+    monkeypatch.setenv("CAMINO_MACHINE_TYPE", "c6a.large")
     job = {
         "CAMINO_PR": approved["pr"],
         "CAMINO_HEAD_SHA": head,
@@ -91,6 +99,10 @@ def test_fork_pull_request_from_opening_to_board_commit(
     fetch_head(evaluate_root, read_job(environ), token="")
     outcome = evaluate_job(environ, evaluate_root, tmp_path / "artifact")
     assert outcome.status == "scored", outcome
+    assert outcome.record is not None
+    # The folder was written from the head commit, never checked out: the
+    # commit comes from the job, not from the working tree's git status.
+    assert outcome.record["submission_commit"] == head
     assert "GITHUB_TOKEN" not in environ
     assert git("-C", evaluate_root, "status", "--porcelain", "--", "leaderboard")
 
@@ -106,12 +118,18 @@ def test_fork_pull_request_from_opening_to_board_commit(
     assert "| f1 (macro) (↑ higher is better) |" in body
     assert "| train seconds |" in body and "| predict seconds |" in body
     assert "Submissions left today on iris: **4 of 5**" in body
+    [provenance] = [line for line in body.splitlines() if "Provenance:" in line]
+    assert f"commit `{head[:12]}`" in provenance
+    assert "runner `camino-x7k2p` (`c6a.large`, " in provenance
     assert "| 1 | knn **← you** | alice |" in body
     assert "Merged" in body
     assert body.strip() in runner.summary.read_text()
 
     files = remote_files(bare)
-    assert any(f.startswith("leaderboard/results/iris/alice--knn--") for f in files)
+    [result] = [f for f in files if f.startswith("leaderboard/results/iris/alice--")]
+    committed = json.loads(remote_text(bare, result))
+    assert committed["submission_commit"] == head
+    assert committed["runner"]["name"] == "camino-x7k2p"
     assert f"{FOLDER}/model.py" in files  # merged after scoring
     assert "| alice |" in remote_text(bare, "leaderboard/iris.md")
     log = git("-C", bare, "log", "--format=%an %s", f"{before}..main").splitlines()

@@ -44,4 +44,20 @@ ${post_install}
 
 cd /opt/actions-runner
 
+# What camino records about the machine a submission ran on (a record's
+# "runner"), through the runner's .env, which the runner reads when it
+# starts and hands to every job. The labels, since Actions has no variable
+# for them: the module's self-hosted, linux and x64, then main.tf's
+# runner_extra_labels (keep them in step). The instance type from the
+# firmware, whose product name on a Nitro instance is its type (c6a.large):
+# camino never asks the instance metadata service.
+machine_type=""
+if [ "$(cat /sys/devices/virtual/dmi/id/sys_vendor 2>/dev/null)" = "Amazon EC2" ]; then
+  machine_type=$(cat /sys/devices/virtual/dmi/id/product_name 2>/dev/null)
+fi
+cat >> .env <<ENV
+CAMINO_RUNNER_LABELS=self-hosted,linux,x64,camino
+CAMINO_MACHINE_TYPE=$machine_type
+ENV
+
 ${start_runner}

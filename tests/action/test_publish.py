@@ -1,0 +1,60 @@
+"""The publish job's checks of the outcome file, which the job that ran the
+submission wrote: fields that go into the comment and the committed record
+must be what camino writes there."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from support import iris_record
+
+from camino.action.outcome import Outcome
+from camino.action.publish import validate
+from camino.action.run import Job
+from camino.errors import CaminoError
+
+HEAD = "b" * 40
+JOB = Job(7, HEAD, "alice")
+
+
+def outcome_with(**fields: object) -> Outcome:
+    record = asdict(iris_record("alice", 0.9))
+    record.update(fields)
+    return Outcome(
+        "scored", 7, HEAD, "alice", "submissions/iris/alice/knn", record=record
+    )
+
+
+def test_an_outcome_with_provenance_passes(competition: Path) -> None:
+    outcome = outcome_with(
+        submission_commit=HEAD,
+        environment_lock="0123456789abcdef",
+        runner={"name": "camino-x7k2p", "cpus": 2.0},
+    )
+
+    validate(outcome, JOB, competition)
+
+
+def test_an_outcome_from_before_provenance_passes(competition: Path) -> None:
+    validate(outcome_with(), JOB, competition)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("submission_commit", "main; rm -rf /", "submission_commit"),
+        ("environment_lock", ["not", "text"], "environment_lock"),
+        ("data_version", "`injected`", "data_version"),
+        ("runner", "camino-x7k2p", "runner is not a mapping"),
+    ],
+    ids=["commit", "lock", "data", "runner"],
+)
+def test_a_malformed_provenance_field_is_refused(
+    competition: Path, field: str, value: object, said: str
+) -> None:
+    with pytest.raises(CaminoError) as caught:
+        validate(outcome_with(**{field: value}), JOB, competition)
+
+    assert "outcome.json" in str(caught.value) and said in str(caught.value)
