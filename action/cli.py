@@ -183,3 +183,28 @@ def publish_records(root: RootOption = Path("."), out: OutOption = RECORDS) -> N
 
     commit = _step(lambda: publish(os.environ, root.resolve(), out))
     typer.echo(f"commit: {commit or 'none (nothing new)'}")
+
+
+@action_app.command()
+def detect(
+    playbook: PlaybooksOption = None,
+    max_jobs: MaxJobsOption = 256,
+    root: RootOption = Path("."),
+) -> None:
+    """Find the boards whose internal data changed (outputs playbooks,
+    versions, shards, branch)."""
+    from camino.action.rescore import detect_job
+
+    found = _step(
+        lambda: detect_job(os.environ, root.resolve(), playbook or [], max_jobs)
+    )
+    typer.echo(f"stale: {' '.join(sorted(found.moves)) or 'none'}")
+
+
+@action_app.command(name="publish-rescore")
+def publish_rescore(root: RootOption = Path("."), out: OutOption = RECORDS) -> None:
+    """Push the re-score branch and open or update its pull request."""
+    from camino.action.rescore import publish_rescore as publish
+
+    url = _step(lambda: publish(os.environ, root.resolve(), out))
+    typer.echo(f"pull request: {url or 'none'}")
