@@ -13,6 +13,18 @@ nothing again; it only rebuilds the branch on the newest default branch,
 with the records the branch already holds, so the pull request stays
 mergeable while it waits. Deleting the branch makes the next run evaluate
 everything anew.
+
+Known shortcomings:
+
+- TODO(re-score retry): after a held-back board, the only retry is to
+  delete the branch, and the next run evaluates every folder again: the
+  evaluate jobs check out the default branch, where the branch's records
+  are not. Checking the re-score branch out there would evaluate only
+  what is missing.
+- TODO(superseded re-score): when the internal data changes again while a
+  re-score pull request waits, a second one opens for the newer versions
+  and the first stays open; publish should close the older
+  ``camino/rescore-*`` pull requests with a pointer to the new one.
 """
 
 from __future__ import annotations
