@@ -322,7 +322,7 @@ def publish_rescore(
         carried = branch.carried(root, request) if existed else []
         rebuilt = rebuild(root, request, handed, carried)
         if not branch.commit(commit_message(request, rebuilt)):
-            add_summary(runner, _nothing_summary(request))
+            add_summary(runner, _nothing_summary(request, rebuilt))
             return None
         branch.push()
 
@@ -373,6 +373,8 @@ class RescoreBranch:
             self.repo.git.fetch(
                 "--quiet", remote, f"+refs/heads/{self.name}:{self.remote_ref}"
             )
+        else:  # a ref left from a branch since deleted is no branch
+            self.repo.git.update_ref("-d", self.remote_ref)
         self.repo.git.checkout(
             "--quiet",
             "--force",
@@ -442,11 +444,17 @@ class RescoreBranch:
 
 def _parse(name: str, text: str) -> Record:
     try:
-        return parse_record(text)
+        record = parse_record(text)
     except (ValueError, TypeError, AttributeError) as error:
         raise CaminoError(
             f"{name} on the re-score branch: not a camino record ({error})"
         ) from None
+    if Path(name).name != record.file_name:
+        raise CaminoError(
+            f"{name} on the re-score branch: a record of {record.path} is "
+            f"named {record.file_name}"
+        )
+    return record
 
 
 def _playbooks(root: Path, request: Request) -> list[Playbook]:
@@ -624,8 +632,13 @@ def _closed_summary(request: Request, pull: PullRequest) -> str:
     )
 
 
-def _nothing_summary(request: Request) -> str:
-    return (
-        "### camino re-score\n\nNothing to propose: the default branch already "
-        f"has these records and pins ({', '.join(request.playbooks)})."
-    )
+def _nothing_summary(request: Request, rebuilt: Rebuilt) -> str:
+    """Nothing changes on the default branch: it moved already, or every
+    board is held back without a single new record."""
+    if not rebuilt.summary.held:
+        return (
+            "### camino re-score\n\nNothing to propose: the default branch "
+            f"already has these records and pins ({', '.join(request.playbooks)})."
+        )
+    held = "\n".join(f"- {name}: {reason}" for name, reason in rebuilt.summary.held)
+    return f"### camino re-score\n\nNo board can move, nothing to propose:\n\n{held}"
