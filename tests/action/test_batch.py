@@ -123,9 +123,11 @@ def test_plan_of_nothing_is_an_empty_matrix(competition: Path, tmp_path: Path) -
         (["evaluate-shard"], "--shard (CAMINO_SHARD) is missing"),
         (["evaluate-shard", "--shard", "4/3"], "--shard '4/3': expected K/N"),
         (["publish-records", "--out", "{bad}"], "nope.json: not a camino record"),
+        (["detect", "--playbook", "nope"], "--playbook 'nope': no playbooks/nope/"),
+        (["publish-rescore"], "GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_API_URL not"),
     ],
 )
-def test_bad_input_is_named_without_a_traceback(
+def test_bad_input_to_a_step_is_named_without_a_traceback(
     competition: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     (tmp_path / "bad").mkdir()
