@@ -1,6 +1,6 @@
-"""``camino action ...``: the steps of the evaluate workflow. Typer wiring
-only; each step's logic lives in its own module and takes the environment as
-a mapping."""
+"""``camino action ...``: the steps of camino's workflows (evaluate, compile,
+evaluate-all, rescore). Typer wiring only; each step's logic lives in its own
+module and takes the environment as a mapping."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from camino.errors import EXIT_BUG, CaminoError
 
+if TYPE_CHECKING:
+    from camino.commands.batch import BatchSummary
+
 action_app = typer.Typer(
-    help="Steps of the evaluate workflow (run inside GitHub Actions).",
+    help="Steps of camino's workflows (run inside GitHub Actions).",
     no_args_is_help=True,
 )
 Result = TypeVar("Result")
+RECORDS = Path("camino-records")
 
 RootOption = Annotated[
     Path, typer.Option("--root", help="The checkout of the competition's base branch.")
@@ -28,7 +32,26 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         envvar="CAMINO_OUTCOME",
-        help="Folder of outcome.json, the artifact from evaluate to publish.",
+        help="The folder one job hands to the next as an artifact: "
+        "outcome.json (evaluate) or records (compile, evaluate-shard).",
+    ),
+]
+
+PlaybooksOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--playbook",
+        "-p",
+        envvar="CAMINO_PLAYBOOKS",
+        help="Only this playbook (repeatable; default: every playbook).",
+    ),
+]
+MaxJobsOption = Annotated[
+    int,
+    typer.Option(
+        envvar="CAMINO_MAX_JOBS",
+        help="Most matrix jobs (GitHub's limit is 256); past it, a job "
+        "evaluates several folders.",
     ),
 ]
 
@@ -111,3 +134,77 @@ def publish_compiled(
 
     commit = _step(lambda: publish(os.environ, root.resolve(), out))
     typer.echo(f"commit: {commit or 'none (nothing new)'}")
+
+
+@action_app.command()
+def plan(
+    playbook: PlaybooksOption = None,
+    max_jobs: MaxJobsOption = 256,
+    root: RootOption = Path("."),
+) -> None:
+    """Count the live model folders; write the matrix of shards (outputs
+    shards and count)."""
+    from camino.action.batch import plan_job
+
+    shards = _step(
+        lambda: plan_job(os.environ, root.resolve(), playbook or [], max_jobs)
+    )
+    typer.echo(f"shards: {len(shards)}")
+
+
+@action_app.command(name="evaluate-shard")
+def evaluate_shard(
+    shard: Annotated[
+        str | None,
+        typer.Option(envvar="CAMINO_SHARD", help="K/N: the K-th of N shares."),
+    ] = None,
+    playbook: PlaybooksOption = None,
+    root: RootOption = Path("."),
+    out: OutOption = RECORDS,
+) -> None:
+    """Evaluate one shard of the live folders; hand the new records over."""
+    from camino.action.batch import evaluate_shard_job
+
+    def body() -> BatchSummary:
+        if not shard:
+            raise CaminoError("--shard (CAMINO_SHARD) is missing: give K/N, e.g. 3/10")
+        return evaluate_shard_job(
+            os.environ, root.resolve(), shard, out, playbook or []
+        )
+
+    summary = _step(body)
+    typer.echo(f"{len(summary.new)} evaluated, {len(summary.reused)} already evaluated")
+
+
+@action_app.command(name="publish-records")
+def publish_records(root: RootOption = Path("."), out: OutOption = RECORDS) -> None:
+    """Commit the batch's records and the boards in one commit."""
+    from camino.action.batch import publish_records as publish
+
+    commit = _step(lambda: publish(os.environ, root.resolve(), out))
+    typer.echo(f"commit: {commit or 'none (nothing new)'}")
+
+
+@action_app.command()
+def detect(
+    playbook: PlaybooksOption = None,
+    max_jobs: MaxJobsOption = 256,
+    root: RootOption = Path("."),
+) -> None:
+    """Find the boards whose internal data changed (outputs playbooks,
+    versions, shards, branch)."""
+    from camino.action.rescore import detect_job
+
+    found = _step(
+        lambda: detect_job(os.environ, root.resolve(), playbook or [], max_jobs)
+    )
+    typer.echo(f"stale: {' '.join(sorted(found.moves)) or 'none'}")
+
+
+@action_app.command(name="publish-rescore")
+def publish_rescore(root: RootOption = Path("."), out: OutOption = RECORDS) -> None:
+    """Push the re-score branch and open or update its pull request."""
+    from camino.action.rescore import publish_rescore as publish
+
+    url = _step(lambda: publish(os.environ, root.resolve(), out))
+    typer.echo(f"pull request: {url or 'none'}")

@@ -9,17 +9,15 @@ ensemble records of known playbooks and commits them with the board.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 
 from camino.action.board_commit import Target, commit_records
 from camino.action.config import load_competition
+from camino.action.handover import Kind, check_records, hand_over, read_handed_over
 from camino.action.workflow import add_summary, read_runner
-from camino.errors import CaminoError
 from camino.evaluator.compile import Options, compile_playbook
-from camino.evaluator.results import Record, read_record
+from camino.evaluator.results import Record
 from camino.playbook import all_playbooks
 
 
@@ -41,8 +39,7 @@ def compile_job(
         outcome = compile_playbook(root, playbook, options, notes.append)
         if outcome.record is not None and outcome.is_new:
             made.append(outcome.record)
-            path = out / outcome.record.file_name
-            path.write_text(json.dumps(asdict(outcome.record), indent=2))
+            hand_over(out, outcome.record)
 
     lines = [f"- {r.playbook}: {len(r.details['members'])} members" for r in made]
     lines += [f"- note: {note}" for note in notes]
@@ -56,8 +53,8 @@ def publish_compiled(
     """Commit the handed-over ensemble records and the board; the commit, or
     None when there was nothing new."""
     runner = read_runner(environ)
-    records = [read_record(path) for path in sorted(out.glob("*.json"))]
-    check_records(records, root)
+    records = read_handed_over(out)
+    check_records(records, root, Kind.ENSEMBLE)
     if not records:
         return None
 
@@ -67,19 +64,3 @@ def publish_compiled(
     return commit_records(
         root, records, message, Target(remote, competition.branch, runner.token)
     )
-
-
-def check_records(records: list[Record], root: Path) -> None:
-    """The files come from a job that ran submission code: accept nothing
-    but ensemble rows of this competition's playbooks."""
-    known = {playbook.name for playbook in all_playbooks(root)}
-    for record in records:
-        if record.kind != "ensemble" or record.author != "camino":
-            raise CaminoError(
-                f"{record.file_name}: not an ensemble record; the compile job "
-                "hands over ensembles only"
-            )
-        if record.playbook not in known:
-            raise CaminoError(
-                f"{record.file_name}: unknown playbook {record.playbook!r}"
-            )

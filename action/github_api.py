@@ -1,4 +1,5 @@
-"""The pull request through PyGithub: the sticky comment, approvals, merge.
+"""The pull request through PyGithub: the sticky comment, approvals, merge,
+and the re-score's own pull request.
 
 The API's address is always given (``GITHUB_API_URL`` in Actions, a local
 stand-in in tests); nothing here has a default host.
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from github import Auth, Github, GithubException
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
+from github.Repository import Repository
 
 from camino.action.comment import MARKER
 from camino.action.event import parse_command
@@ -97,3 +99,36 @@ def merge(pull: PullRequest, head_sha: str, title: str) -> str | None:
         log.warning("merge of #%s refused: %s", pull.number, error)
         return str(reason or error)
     return None if status.merged else (status.message or "not merged")
+
+
+def pulls_from(repository: Repository, branch: str, state: str) -> list[PullRequest]:
+    """The pull requests whose head is ``branch`` of ``repository`` itself."""
+    head = f"{repository.owner.login}:{branch}"
+    return list(repository.get_pulls(state=state, head=head))
+
+
+def upsert_pull(
+    repository: Repository, branch: str, base: str, title: str, body: str
+) -> PullRequest:
+    """Edit the open pull request from ``branch``, or open it."""
+    for pull in pulls_from(repository, branch, "open"):
+        if (pull.title, pull.body) != (title, body):
+            pull.edit(title=title, body=body)
+        return pull
+    head = f"{repository.owner.login}:{branch}"
+    try:
+        return repository.create_pull(base=base, head=head, title=title, body=body)
+    except GithubException as error:
+        if error.status != 403:
+            raise
+        raise CaminoError(
+            f"GitHub refused to open the pull request from {branch} ({error.status}"
+            f" {_message(error)}): turn on Settings → Actions → General → "
+            '"Allow GitHub Actions to create and approve pull requests"; the '
+            "branch is pushed, the next run opens the pull request"
+        ) from None
+
+
+def _message(error: GithubException) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    return str(data.get("message") or error)

@@ -177,7 +177,12 @@ def write_record(repo: Path, record: Record) -> Path:
 
 
 def read_record(path: Path) -> Record:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    return parse_record(path.read_text(encoding="utf-8"))
+
+
+def parse_record(text: str) -> Record:
+    """A record from its JSON text (a file, or a blob of another branch)."""
+    data = json.loads(text)
     data.pop("schema", None)
     return Record(**data, schema=SCHEMA)
 

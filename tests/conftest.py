@@ -37,6 +37,7 @@ from s3proxy import S3Proxy
 
 from camino.commands.split import split_playbook
 from camino.evaluator.environments import ROOT_VARIABLE
+from camino.stores import staging_folder
 
 # The GitHub side's fixtures: the REST stand-in, and no GITHUB_* variable of
 # the machine leaking into a test.
@@ -208,6 +209,16 @@ def with_examples(competition: Path) -> Path:
     """The competition with this repository's example submissions."""
     shutil.copytree(ROOT / "submissions", competition / "submissions")
     return competition
+
+
+def refresh_internal_data(repo: Path, playbook: str = "iris") -> None:
+    """What a maintainer's new internal data does: other validation rows
+    (in the local internal store, which the evaluation reads)."""
+    import pandas as pd
+
+    path = staging_folder(repo, playbook) / "validate.csv"
+    rows = pd.read_csv(path)
+    rows.iloc[: len(rows) * 2 // 3].to_csv(path, index=False)
 
 
 def git(repo: Path, *args: str) -> None:

@@ -6,7 +6,9 @@ checks the token on every request, generates every ``url`` in its payloads
 from its own address (PyGithub follows them), pages lists with ``Link``
 headers, and logs each request so tests can assert what went over the wire.
 Pull-request refs (``refs/pull/N/head``) and squash merges are real git
-operations on the bare repositories.
+operations on the bare repositories. Like GitHub, it refuses a second open
+pull request from the same head branch, and the workflow token's new pull
+requests while the repository setting for them is off.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class GitHubStandIn:
         self.pulls: dict[tuple[str, int], Pull] = {}
         self.comments: list[Comment] = []
         self.requests: list[tuple[str, str]] = []
+        # The repository setting "Allow GitHub Actions to create and approve
+        # pull requests"; off, GitHub refuses the workflow token's new PRs.
+        self.actions_open_pulls = True
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
         self._numbers = itertools.count(1)
@@ -293,6 +298,7 @@ ROUTES = [
     ("GET", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls", "list_pulls"),
     ("POST", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls", "post_pull"),
     ("GET", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<n>\d+)", "get_pull"),
+    ("PATCH", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<n>\d+)", "patch_pull"),
     ("PUT", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<n>\d+)/merge", "put_merge"),
     (
         "GET",
@@ -400,7 +406,7 @@ def _handler(state: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                 state.pull_json(p, user)
                 for (repo, _n), p in sorted(state.pulls.items())
                 if repo == args["repo"]
-                and p.state == query.get("state", "open")
+                and query.get("state", "open") in (p.state, "all")
                 and (
                     "head" not in query
                     or query["head"] == f"{state.repos[p.head].owner}:{p.head_ref}"
@@ -426,6 +432,27 @@ def _handler(state: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                     "message": "Validation Failed",
                     "errors": [{"field": "head"}],
                 }
+            if too_long(body.get("body") or ""):
+                return 422, TOO_LONG
+            if user == "github-actions[bot]" and not state.actions_open_pulls:
+                return 403, {
+                    "message": "GitHub Actions is not permitted to create or "
+                    "approve pull requests."
+                }
+            if any(
+                p.state == "open" and (p.head, p.head_ref) == (head.full_name, ref)
+                for (repo, _n), p in state.pulls.items()
+                if repo == args["repo"]
+            ):
+                return 422, {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "message": "A pull request already exists for "
+                            f"{head.owner}:{ref}."
+                        }
+                    ],
+                }
             pull = state.open_pull(
                 args["repo"], head.full_name, ref, user, body["title"]
             )
@@ -436,6 +463,22 @@ def _handler(state: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
             pull = state.pulls.get((args["repo"], int(args["n"])))
             if pull is None:
                 return 404, {"message": "Not Found"}
+            return 200, state.pull_json(pull, user)
+
+        def patch_pull(
+            self, user: str, args: dict[str, str], _: Any, body: dict[str, Any]
+        ) -> tuple[int, Any]:
+            pull = state.pulls.get((args["repo"], int(args["n"])))
+            repo = self._repo(args)
+            if pull is None or repo is None:
+                return 404, {"message": "Not Found"}
+            if user not in repo.writers and user != pull.author:
+                return 403, {"message": "Resource not accessible by integration"}
+            if too_long(body.get("body") or ""):
+                return 422, TOO_LONG
+            pull.title = body.get("title", pull.title)
+            pull.body = body.get("body", pull.body)
+            pull.state = body.get("state", pull.state)
             return 200, state.pull_json(pull, user)
 
         def put_merge(

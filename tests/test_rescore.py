@@ -8,9 +8,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, refresh_internal_data
 from typer.testing import CliRunner, Result
 
 from camino.app import app
@@ -36,7 +35,6 @@ from camino.evaluator.results import (
     pinned_version,
 )
 from camino.playbook import all_playbooks, load_playbook, playbook_dir
-from camino.stores import staging_folder
 
 IRIS_EXAMPLES = ["ada/nearest-neighbours", "grace/random-forest", "linus/decision-tree"]
 
@@ -58,13 +56,6 @@ def iris_round(competition: Path) -> Path:
 
 def iris(repo: Path):
     return load_playbook(playbook_dir(repo, "iris"))
-
-
-def refresh_internal_data(repo: Path) -> None:
-    """What a maintainer's new internal data does: other validation rows."""
-    path = staging_folder(repo, "iris") / "validate.csv"
-    rows = pd.read_csv(path)
-    rows.iloc[: len(rows) * 2 // 3].to_csv(path, index=False)
 
 
 def test_shards_share_out_the_live_folders_once_each(with_examples: Path) -> None:

@@ -88,6 +88,18 @@ def choose_playbooks(repo: Path, name: str | None) -> list[Playbook]:
     return chosen
 
 
+def choose_named(repo: Path, names: Sequence[str]) -> list[Playbook]:
+    """The playbooks named (each once, in the order given), or every one
+    when no name is given."""
+    if not names:
+        return choose_playbooks(repo, None)
+    chosen: dict[str, Playbook] = {}
+    for name in names:
+        (playbook,) = choose_playbooks(repo, name)
+        chosen.setdefault(playbook.name, playbook)
+    return list(chosen.values())
+
+
 def submissions_of(repo: Path, playbook: str) -> list[Path]:
     return sorted(
         path.parent for path in repo.glob(f"submissions/{playbook}/*/*/meta.yml")
