@@ -139,5 +139,11 @@ def copy_tree(source: Path, destination: Path, skipped: set[str]) -> list[Path]:
 
 
 def _last_line(error: git.GitCommandError) -> str:
-    lines = str(error.stderr or error).strip().splitlines()
-    return lines[-1].strip() if lines else str(error)
+    """git's own reason: its first "fatal:" line, else its last words.
+    GitPython wraps stderr as ``stderr: '...'``, quotes included."""
+    text = str(error.stderr or error).strip().removeprefix("stderr:").strip()
+    lines = [line.strip() for line in text.strip("'").splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith("fatal:")]
+    if fatal:
+        return fatal[0].removeprefix("fatal:").strip()
+    return lines[-1] if lines else str(error)

@@ -141,6 +141,10 @@ def _last_lines(text: str, count: int = 15) -> str:
 def resolve_repo(repo: Path | None) -> Path:
     from camino.playbook import find_repo
 
+    if repo is not None and not (repo / "playbooks").is_dir():
+        raise CaminoError(
+            f"--repo {repo}: not a competition repository (it has no playbooks/ folder)"
+        )
     found = repo or find_repo(Path.cwd())
     if found is None or not (found / "playbooks").is_dir():
         raise CaminoError(
@@ -158,6 +162,10 @@ def main_options(
 ) -> None:
     state["verbose"] = verbose
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    # camino's own debug lines; the libraries' (every git command, every
+    # HTTP request) would bury them.
+    for library in ("git", "urllib3", "botocore", "boto3", "filelock"):
+        logging.getLogger(library).setLevel(logging.WARNING)
 
 
 @app.command()
@@ -317,9 +325,24 @@ def evaluate(
         )
     write_boards(root, all_playbooks(root))
     _print_record(record, is_new)
+    _note_unranked(root, record)
     if not record.scored:
         _print_smoke_log(root, record)
         raise typer.Exit(3)
+
+
+def _note_unranked(root: Path, record: Any) -> None:
+    """Say so when the board will not show this run: it ranks other data."""
+    from camino.evaluator.results import board_version, load_records, pinned_version
+
+    records = load_records(root, record.playbook)
+    shown = board_version(records, pinned_version(root, record.playbook))
+    if shown is not None and record.data_version != shown:
+        _note(
+            f"{record.playbook}: this run used internal data version "
+            f"{record.data_version}, the board ranks {shown}; camino rescore "
+            "moves the board and everyone on it to the new data"
+        )
 
 
 def _check_evaluate_options(
@@ -342,7 +365,13 @@ def _evaluate_all(
     root: Path, playbook: str | None, shard: str | None, force: bool, unsafe: bool
 ) -> None:
     from camino.board import write_boards
-    from camino.commands.batch import Shard, choose_playbooks, evaluate_all, parse_shard
+    from camino.commands.batch import (
+        Shard,
+        choose_playbooks,
+        evaluate_all,
+        parse_shard,
+        unknown_playbook_folders,
+    )
     from camino.playbook import all_playbooks
 
     playbooks = choose_playbooks(root, playbook)
@@ -352,6 +381,8 @@ def _evaluate_all(
             root, playbooks, part, on_step, force=force, unsafe_no_sandbox=unsafe
         )
     write_boards(root, all_playbooks(root))
+    if playbook is None:
+        summary.skipped += unknown_playbook_folders(root)
 
     for record in summary.records:
         _print_record(record, record in summary.new)
@@ -391,9 +422,9 @@ def _print_record(record: Any, is_new: bool) -> None:
     prefix = "" if is_new else "(already evaluated) "
     if not record.scored:
         stage = f", {record.stage} stage" if record.stage else ""
-        err.print(
-            f"[red]{prefix}failed ({record.error['category']}{stage}):[/] ", end=""
-        )
+        where = escape(record.path)
+        category = record.error["category"]
+        err.print(f"[red]{prefix}{where}: failed ({category}{stage}):[/] ", end="")
         err.print(record.error["message"], markup=False, highlight=False)
         return
     scores = ", ".join(
@@ -466,7 +497,7 @@ def round_(repo: RepoOption = None, unsafe_no_sandbox: UnsafeOption = False) -> 
     with _steps("round") as on_step:
         summary = run_round(root, on_step, unsafe_no_sandbox=unsafe_no_sandbox)
     for record in summary.records + summary.ensembles:
-        _print_record(record, record in summary.new)
+        _print_record(record, record in summary.new + summary.new_ensembles)
     for note in summary.notes:
         _note(note)
     _print_skipped(summary.skipped)
@@ -501,6 +532,8 @@ def rescore(
 
     root = resolve_repo(repo)
     playbooks = choose_playbooks(root, playbook)
+    if changes is not None:
+        _check_writable(changes, "--changes")
     with _steps("rescore") as on_step:
         summary = run_rescore(
             root, playbooks, on_step, unsafe_no_sandbox=unsafe_no_sandbox
@@ -517,6 +550,16 @@ def rescore(
         )
     if summary.held or summary.batch.skipped:
         raise typer.Exit(3 if summary.held else 2)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse a file that cannot be written before the work, not after it."""
+    from camino.errors import SpecError
+
+    if path.is_dir():
+        raise SpecError(f"{option} {path}: a folder; expected a file name")
+    if not path.parent.is_dir():
+        raise SpecError(f"{option} {path}: the folder {path.parent} does not exist")
 
 
 def _print_rescored(root: Path, summary: Any) -> str:

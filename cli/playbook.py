@@ -35,8 +35,12 @@ SLUG_RULE = (
 )
 
 
+# A playbook's or a model's name: it is also a folder and part of a URL.
+SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
 def _slug(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", value):
+    if not SLUG.fullmatch(value):
         raise ValueError(SLUG_RULE)
     return value
 

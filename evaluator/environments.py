@@ -48,7 +48,7 @@ from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from camino.errors import SubmissionFailed
+from camino.errors import SpecError, SubmissionFailed
 from camino.evaluator import harness
 
 ROOT_VARIABLE = "CAMINO_ENV_ROOT"
@@ -129,7 +129,7 @@ def prepare(requirements: str, root: Path, python: str = sys.executable) -> Envi
         seconds = time.perf_counter() - started
         return Environment(target, key, seconds, cached=True, lock=lock_hash(target))
 
-    root.mkdir(parents=True, exist_ok=True)
+    _make_root(root)
     with FileLock(root / f".{key}.lock"):
         # Another evaluation may have built it while this one waited.
         cached = _ready(target)
@@ -149,6 +149,17 @@ def lock_hash(path: Path) -> str:
     if not lock.is_file():
         return ""
     return hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+
+
+def _make_root(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SpecError(
+            f"{root}: cannot hold the submissions' environments "
+            f"({error.strerror}); set {ROOT_VARIABLE} to a folder camino may "
+            f"write, or leave it unset for {DEFAULT_ROOT} in the repository"
+        ) from None
 
 
 def normalise(requirements: str) -> list[str]:

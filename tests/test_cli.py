@@ -326,12 +326,27 @@ def test_unknown_metric_in_repo_playbook_stops_init(
 
 def test_init_names_the_model_after_its_folder(competition: Path, tmp_path: Path):
     result = camino(
-        "init", "--playbook", "iris", tmp_path / "Random Forest", "--repo", competition
+        "init", "--playbook", "iris", tmp_path / "random-forest", "--repo", competition
     )
 
     assert result.exit_code == 0, result.output
-    meta = (tmp_path / "Random Forest" / "meta.yml").read_text()
+    meta = (tmp_path / "random-forest" / "meta.yml").read_text()
     assert "name: random-forest" in meta
+
+
+def test_init_refuses_a_folder_name_that_cannot_be_a_model_name(
+    competition: Path, tmp_path: Path
+):
+    # The folder under submissions/ and meta.yml's name must match later, so
+    # a name the board cannot take is refused now, with one it can.
+    result = camino(
+        "init", "--playbook", "iris", tmp_path / "Random Forest", "--repo", competition
+    )
+
+    message = assert_one_paragraph(result, 2)
+    assert "must be lower-case letters" in message
+    assert "try random-forest" in message
+    assert not (tmp_path / "Random Forest").exists()
 
 
 @pytest.mark.parametrize(
@@ -360,3 +375,15 @@ def test_verbose_may_follow_the_command(competition: Path, tmp_path: Path) -> No
 
     assert completed.returncode == 2
     assert "folder not found" in completed.stderr
+
+
+def test_init_from_a_missing_repository_says_what_git_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+
+    result = camino("init", "--playbook", "iris", "--from", tmp_path / "nowhere", "m")
+
+    message = assert_one_paragraph(result, 2)
+    assert "does not appear to be a git repository" in message
+    assert not (tmp_path / "m").exists()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import write_sdist
 
-from camino.errors import SubmissionFailed
+from camino.errors import SpecError, SubmissionFailed
 from camino.evaluator import environments, harness
 
 COMMON = "scikit-learn\npandas\n"
@@ -240,3 +240,11 @@ def test_a_package_with_only_a_source_distribution_is_refused_unbuilt(
     assert "camino-sdist-probe" in str(caught.value)
     assert "wheel" in str(caught.value)
     assert not marker.exists()
+
+
+def test_a_root_that_cannot_hold_environments_is_named(tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+
+    with pytest.raises(SpecError, match=r"a-file: cannot hold .*CAMINO_ENV_ROOT"):
+        environments.prepare("pandas\n", taken)

@@ -224,3 +224,40 @@ def test_rescore_on_the_command_line_writes_the_table(
     assert "re-scored on internal data" in moved.output
     assert again.exit_code == 0
     assert "already on the current internal data: iris" in again.output
+
+
+def test_rescore_refuses_a_table_path_it_could_not_write_before_any_work(
+    iris_round: Path, tmp_path: Path
+) -> None:
+    refresh_internal_data(iris_round)
+    pinned = pinned_version(iris_round, "iris")
+
+    for where in (tmp_path / "missing" / "changes.md", tmp_path):
+        result = camino("rescore", "--changes", where, "--repo", iris_round)
+
+        assert result.exit_code == 2, result.output
+        assert f"--changes {where}:" in result.output
+        assert "Traceback" not in result.output
+    assert pinned_version(iris_round, "iris") == pinned
+
+
+def test_a_run_on_data_the_board_does_not_rank_says_so(iris_round: Path) -> None:
+    refresh_internal_data(iris_round)
+    folder = iris_round / "submissions" / "iris" / "ada" / "nearest-neighbours"
+
+    result = camino("evaluate", folder, "--force", "--repo", iris_round)
+
+    assert result.exit_code == 0, result.output
+    assert "the board ranks" in result.output and "camino rescore" in result.output
+
+
+def test_evaluate_all_reports_folders_it_cannot_take(iris_round: Path) -> None:
+    (iris_round / "submissions" / "iris" / "bo" / "no-meta").mkdir(parents=True)
+    (iris_round / "submissions" / "irsi" / "bo" / "typo").mkdir(parents=True)
+
+    result = camino("evaluate", "--all", "--repo", iris_round)
+
+    assert result.exit_code == 2, result.output
+    assert "no-meta" in result.output and "meta.yml" in result.output
+    assert "submissions/irsi/: no playbook 'irsi'" in result.output
+    assert "2 skipped" in result.output

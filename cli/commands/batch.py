@@ -101,9 +101,38 @@ def choose_named(repo: Path, names: Sequence[str]) -> list[Playbook]:
 
 
 def submissions_of(repo: Path, playbook: str) -> list[Path]:
+    """Every folder ``submissions/<playbook>/<author>/<model>``: also one
+    without meta.yml, so that admission reports it instead of passing over
+    it in silence."""
     return sorted(
-        path.parent for path in repo.glob(f"submissions/{playbook}/*/*/meta.yml")
+        path
+        for path in repo.glob(f"submissions/{playbook}/*/*")
+        if path.is_dir() and not _hidden(path.relative_to(repo))
     )
+
+
+def _hidden(relative: Path) -> bool:
+    # .ipynb_checkpoints and the like are no one's submission.
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def unknown_playbook_folders(repo: Path) -> list[tuple[Path, str]]:
+    """``submissions/<name>/`` folders of no playbook, with why they are
+    skipped: a typo there would otherwise leave a submission unevaluated
+    without a word."""
+    known = {playbook.name for playbook in all_playbooks(repo)}
+    shown = ", ".join(sorted(known)) or "none"
+    return [
+        (
+            folder,
+            f"{folder.relative_to(repo)}/: no playbook {folder.name!r} "
+            f"(playbooks: {shown}); its submissions are not evaluated",
+        )
+        for folder in sorted((repo / "submissions").glob("*"))
+        if folder.is_dir()
+        and folder.name not in known
+        and not folder.name.startswith(".")
+    ]
 
 
 def baselines_of(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:

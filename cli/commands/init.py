@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from camino.errors import SpecError
-from camino.playbook import load_playbook, playbook_dir
+from camino.playbook import SLUG, SLUG_RULE, load_playbook, playbook_dir
 
 
 def init_model(repo: Path, playbook_name: str, destination: Path) -> Path:
@@ -47,6 +47,13 @@ def init_model(repo: Path, playbook_name: str, destination: Path) -> Path:
 
 
 def _check_destination(destination: Path) -> None:
+    if not SLUG.fullmatch(destination.name):
+        suggestion = re.sub(r"[^a-z0-9._-]+", "-", destination.name.lower())
+        raise SpecError(
+            f"{destination}: the folder's name is the model's name on the board "
+            f"(meta.yml name:), so it {SLUG_RULE}"
+            + (f"; try {suggestion.strip('-._')}" if suggestion.strip("-._") else "")
+        )
     if destination.exists() and not destination.is_dir():
         raise SpecError(f"{destination} exists and is not a folder")
     if destination.is_dir() and any(destination.iterdir()):
@@ -56,11 +63,10 @@ def _check_destination(destination: Path) -> None:
         )
 
 
-def _name_after(meta: Path, folder_name: str) -> None:
+def _name_after(meta: Path, name: str) -> None:
     """Set meta.yml's name to the folder's: a submission's folder and its
     name must match, and a participant should not have to know that."""
-    name = re.sub(r"[^a-z0-9._-]+", "-", folder_name.lower()).strip("-._")
-    if not meta.is_file() or not name:
+    if not meta.is_file():
         return
     text = meta.read_text(encoding="utf-8")
     meta.write_text(re.sub(r"(?m)^name:.*$", f"name: {name}", text), encoding="utf-8")

@@ -40,7 +40,7 @@ class Stale:
     """A board that ranks other data than the internal store now holds."""
 
     playbook: Playbook
-    shown: str | None  # the version the board ranks; None: nothing yet
+    shown: str | None  # the version the board ranks
     current: str
 
 
@@ -65,7 +65,9 @@ def stale_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Stale]:
         pinned = pinned_version(repo, playbook.name)
         shown = board_version(load_records(repo, playbook.name), pinned)
         current = current_version(repo, playbook)
-        if shown != current:
+        # A board with no records yet is not stale: its first evaluation
+        # pins the data it ranks.
+        if shown is not None and shown != current:
             stale.append(Stale(playbook, shown, current))
     return stale
 

@@ -20,6 +20,7 @@ from camino.commands.batch import (
     admit,
     evaluate_admitted,
     live_folders,
+    unknown_playbook_folders,
 )
 from camino.commands.rescore import (
     RescoreSummary,
@@ -37,6 +38,7 @@ from camino.playbook import all_playbooks
 @dataclass
 class RoundSummary(BatchSummary):
     ensembles: list[Record] = field(default_factory=list)
+    new_ensembles: list[Record] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     boards: list[Path] = field(default_factory=list)
     rescored: RescoreSummary = field(default_factory=RescoreSummary)
@@ -55,6 +57,7 @@ def run_round(
     # A typo in one participant's meta.yml must not hold up everyone else:
     # such a folder is reported and left out, with no record written.
     admitted = admit(repo, folders, summary)
+    summary.skipped += unknown_playbook_folders(repo)
     # And refuse before splitting when the submissions cannot be sandboxed.
     if admitted:
         require_sandbox(unsafe_no_sandbox)
@@ -88,6 +91,8 @@ def run_round(
         )
         if outcome.record is not None:
             summary.ensembles.append(outcome.record)
+            if outcome.is_new:
+                summary.new_ensembles.append(outcome.record)
 
     tell("render the board", total - 1, total)
     summary.boards = write_boards(repo, playbooks)
