@@ -26,11 +26,13 @@ def compile_job(
 ) -> list[Record]:
     """Compile every playbook; write each new ensemble record into ``out``.
 
-    Members are retrained by default: runners are ephemeral, so the pickles an
-    evaluation kept on its runner are gone by the time compile runs.
-    TODO(#5): keep artifacts in the store (open_store) and reuse them here.
+    A member whose pickle is not on this runner is trained again: on
+    ephemeral runners that is every member. TODO(artifact reuse): the
+    evaluations copy their pickles to CAMINO_PRIVATE_STORE, but the runners
+    may only write there (deploy/aws); a compile role allowed to read
+    ``artifacts/`` could fetch them instead of retraining.
     """
-    options = options or Options(refit=True)
+    options = options or Options()
     runner = read_runner(environ)
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []

@@ -175,23 +175,28 @@ def _prepare(
     members = []
     for record in chosen:
         folder = repo / record.path
+        artifact = artifact_dir(repo, record) / "model.pkl"
+        # The pickle stays on the machine that evaluated (a fresh clone, an
+        # ephemeral runner): without it, the member is trained again.
+        refit = options.refit or not artifact.is_file()
+        if refit and not options.refit:
+            note(
+                f"{record.folder}: its trained model is not on this machine; retrained"
+            )
         model = SubmissionModel(
             folder=str(folder),
-            artifact=str(artifact_dir(repo, record) / "model.pkl"),
+            artifact=str(artifact),
             target=playbook.target,
             labels=labels,
-            refit=options.refit,
+            refit=refit,
             seconds=playbook.limits.train_seconds + playbook.limits.predict_seconds,
             memory_mb=playbook.limits.memory_mb,
             sandboxed=sandboxed,
         )
         try:
-            # A member with nothing to reuse needs no environment built.
-            if not options.refit:
-                model.reusable_artifact()
             environment = prepare_folder(folder, environment_root(repo))
             model.set_params(environment=str(environment.path))
-            if options.refit:
+            if refit:
                 model = _retrained(repo, model, record, train, playbook)
             members.append(_answer(model, record, train, validate, playbook))
         except SubmissionFailed as failure:
