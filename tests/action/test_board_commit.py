@@ -9,7 +9,6 @@ publish of the same state makes no commit (CASES C22).
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,10 +37,8 @@ def test_twenty_concurrent_board_commits_all_land(remote: Path, tmp_path: Path) 
         start.wait()  # every publisher fetches the same base, then races
         return commit_board(roots[index], records[index], Target())
 
-    began = time.perf_counter()
     with ThreadPoolExecutor(PUBLISHERS) as pool:
         commits = list(pool.map(publish, range(PUBLISHERS)))
-    seconds = time.perf_counter() - began
 
     assert all(commits), commits
     files = remote_files(remote)
@@ -55,7 +52,6 @@ def test_twenty_concurrent_board_commits_all_land(remote: Path, tmp_path: Path) 
     assert rows[-1].startswith(f"| {PUBLISHERS} |") and "user00" in rows[-1]
     history = git("-C", remote, "rev-list", "--count", "main")
     assert int(history) == 1 + PUBLISHERS
-    assert seconds < 60, f"{PUBLISHERS} concurrent publishes took {seconds:.1f} s"
 
 
 def test_second_publish_of_the_same_state_makes_no_commit(
