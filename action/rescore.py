@@ -12,19 +12,16 @@ The pull request comes from a branch named after the versions it moves
 nothing again; it only rebuilds the branch on the newest default branch,
 with the records the branch already holds, so the pull request stays
 mergeable while it waits. Deleting the branch makes the next run evaluate
-everything anew.
+everything anew. When the data changes again while it waits, the newer
+pull request closes the older ones it replaces.
 
-Known shortcomings:
+Known shortcoming:
 
 - TODO(re-score retry): after a held-back board, the only retry is to
   delete the branch, and the next run evaluates every folder again: the
   evaluate jobs check out the default branch, where the branch's records
   are not. Checking the re-score branch out there would evaluate only
   what is missing.
-- TODO(superseded re-score): when the internal data changes again while a
-  re-score pull request waits, a second one opens for the newer versions
-  and the first stays open; publish should close the older
-  ``camino/rescore-*`` pull requests with a pointer to the new one.
 """
 
 from __future__ import annotations
@@ -78,6 +75,9 @@ from camino.rank_changes import render_changes
 
 BRANCH_PREFIX = "camino/rescore-"
 MARKER = "<!-- camino:rescore -->"
+# Names the playbooks a re-score pull request moves, so that a newer one can
+# tell which older ones it replaces.
+MOVES = re.compile(r"<!-- camino:moves ([a-z0-9._, -]*) -->")
 VERSION = re.compile(r"[0-9a-f]{6,64}")
 # GitHub refuses a body over 65,536 characters; the tables of a large
 # competition can pass that, and then go to the job summary only.
@@ -331,9 +331,36 @@ def publish_rescore(
         body = pull_body(root, request, rebuilt, runner, tables=False)
     title = pull_title(request)
     pull = upsert_pull(repository, request.branch, competition.branch, title, body)
+    superseded = close_superseded(repository, request, pull)
     # The summary has room for the tables a long body leaves out.
     add_summary(runner, pull_body(root, request, rebuilt, runner))
+    if superseded:
+        numbers = ", ".join(f"#{number}" for number in superseded)
+        add_summary(runner, f"Closed the re-scores it replaces: {numbers}.")
     return pull.html_url
+
+
+def close_superseded(
+    repository: Repository, request: Request, pull: PullRequest
+) -> list[int]:
+    """Close the open re-score pull requests that this one replaces: those
+    of older data for no playbook beyond this one's. Merged after this one,
+    they would move a board back to older data."""
+    closed = []
+    for older in repository.get_pulls(state="open"):
+        if older.number == pull.number or not older.head.ref.startswith(BRANCH_PREFIX):
+            continue
+        moves = MOVES.search(older.body or "")
+        playbooks = set(moves[1].split(",")) if moves else None
+        if playbooks is None or not playbooks <= set(request.playbooks):
+            continue
+        older.create_issue_comment(
+            f"Superseded by #{pull.number}: the internal data changed again, "
+            "and that pull request re-scores these boards on the newest data."
+        )
+        older.edit(state="closed")
+        closed.append(older.number)
+    return closed
 
 
 class RescoreBranch:
@@ -563,6 +590,7 @@ def pull_body(
     summary = rebuilt.summary
     lines = [
         MARKER,
+        f"<!-- camino:moves {','.join(request.playbooks)} -->",
         "The internal data changed. Every live model folder of these playbooks "
         "was evaluated on the new data; this pull request adds those records, "
         "moves each board's pinned version "

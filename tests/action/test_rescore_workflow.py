@@ -252,6 +252,33 @@ def test_a_record_on_other_data_than_the_move_is_refused(
     assert not standin.pulls
 
 
+def test_a_re_score_of_newer_data_closes_the_one_it_replaces(
+    stale_remote: tuple[Path, Path], standin: GitHubStandIn, tmp_path: Path
+) -> None:
+    bare, folder = stale_remote
+    newest = "c" * 16
+    pulls = []
+    for version in (NEW, newest):
+        detected = request_outputs({"iris": Move(OLD, version)})
+        out = tmp_path / f"out-{version}"
+        hand_over(out, on_new_data(folder, data_version=version))
+        runner = Runner(tmp_path / f"publish-{version}", standin, REPO)
+        publish_rescore(
+            publish_environ(runner, detected, version[0]),
+            clone(bare, tmp_path / f"publisher-{version}"),
+            out,
+        )
+        pulls.append(
+            next(p for p in standin.pulls.values() if p.head_ref == detected["branch"])
+        )
+
+    older, newer = pulls
+    assert open_pulls(standin) == [newer]
+    assert older.state == "closed"
+    (comment,) = standin.comments_on(REPO, older.number)
+    assert f"Superseded by #{newer.number}" in comment.body
+
+
 def test_without_the_repository_setting_the_branch_waits_for_the_next_run(
     stale_remote: tuple[Path, Path], standin: GitHubStandIn, tmp_path: Path
 ) -> None:
