@@ -341,7 +341,9 @@ def places_cell(moved: int | None) -> str:
 def moved_cell(change: Any) -> str:
     """A re-score's Δ cell (a camino.rank_changes.Change)."""
     if change.status == "failed":
-        return f"failed ({change.error})" if change.error else "failed"
+        # The category is camino's own word; escaped all the same, since the
+        # table goes into a pull request a maintainer merges.
+        return f"failed ({_escape_cell(change.error)})" if change.error else "failed"
     if change.status != "ranked":
         return change.status
     # The baseline has no rank, so it has no move either.
@@ -424,8 +426,10 @@ def _environment(repo: Path) -> jinja2.Environment:
 
 
 def _escape_cell(text: object) -> str:
-    # A pipe or a newline in a description would break the Markdown table.
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # A pipe or a newline would break the Markdown table; an angle bracket
+    # could open HTML (a comment hides the rest of the page on GitHub).
+    escaped = str(text).replace("|", "\\|").replace("\n", " ")
+    return escaped.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Path]:

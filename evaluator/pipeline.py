@@ -52,6 +52,7 @@ from camino.evaluator import (
 )
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
+    FAULT_PLATFORM,
     Record,
     find_record,
     fingerprint,
@@ -257,7 +258,7 @@ def evaluate(
 
     Returns the record and whether it is new: an evaluation of the same files
     on the same data under the same playbook is done once (``force`` redoes
-    it). A failing model gets a record with its error category and the stage
+    it, and so does a recorded failure of the platform). A failing model gets a record with its error category and the stage
     it stopped at; bad input (meta.yml, layout, data, the internal store) and
     a missing sandbox raise before anything is written. ``preflight=False``
     skips the store check for a caller that ran :func:`check_internal_stores`
@@ -280,7 +281,11 @@ def evaluate(
         repo, playbook.name, submission.author, submission.model, key
     )
     if existing.is_file() and not force:
-        return read_record(existing), False
+        found = read_record(existing)
+        # A platform failure is no result of the submission's: running the
+        # same files on the same data again may succeed, and replaces it.
+        if found.fault != FAULT_PLATFORM:
+            return found, False
 
     record = _new_record(submission, playbook, key, train, validate)
     record.sandboxed = sandboxed
@@ -447,7 +452,9 @@ class _Private(SubmissionFailed):
 
 
 def internal_message(category: str, playbook: Playbook) -> str:
-    hint = INTERNAL_HINTS.get(category, f"{category} failed on the internal data")
+    # The category is one of camino's own (runner._explain_failure); the
+    # fallback still never formats text that did not come from this file.
+    hint = INTERNAL_HINTS.get(category, "the model failed on the internal data")
     limits = playbook.limits
     filled = hint.format(
         train=limits.train_seconds,

@@ -36,6 +36,14 @@ BASELINE_AUTHOR = "_baseline"
 FAULT_MODEL = "model"
 FAULT_PLATFORM = "platform"
 DAY = dt.timedelta(hours=24)
+# Every category a failed record may name: the steps of the harness, the
+# server's stages before it, and the platform's own. A record says nothing
+# else: a category is shown on the board, the comment and the re-score pull
+# request, so it must never carry a model's words.
+MODEL_STEPS = frozenset(
+    {"import", "init", "train", "save", "predict", "output", "timeout", "memory"}
+)
+FAILURE_CATEGORIES = MODEL_STEPS | {"admission", "install", "sandbox"}
 
 
 @dataclass

@@ -31,6 +31,7 @@ import pandas as pd
 from camino.data import write_table
 from camino.errors import SubmissionFailed
 from camino.evaluator import process
+from camino.evaluator.results import MODEL_STEPS
 
 HARNESS = Path(__file__).with_name("harness.py")
 CONTROL = ".camino"
@@ -40,6 +41,8 @@ SAVED_ARTIFACT = ".camino-artifact.pkl"
 # result.json holds every prediction; a larger file is not one the harness
 # wrote.
 RESULT_LIMIT = 256 * 1024 * 1024
+# A failure's message is read by a person; past this it is the model talking.
+MESSAGE_LIMIT = 2000
 
 # What never leaves the model folder for the work dir: the participant's own
 # data (the stage provides the data), artifacts and tool folders.
@@ -209,11 +212,24 @@ def _peak_memory(result: dict[str, Any], outcome: process.Outcome) -> float | No
 def _explain_failure(
     failure: dict[str, Any], limits: process.Limits
 ) -> tuple[str, str, str]:
-    step = str(failure.get("step", "output"))
+    """Category, message and traceback of the failure the harness wrote.
+
+    The model runs in the harness's process and can write this file itself,
+    so nothing in it is trusted: a step camino does not know becomes
+    "output", never a category of the model's choosing (a category is
+    published, even for a run on the internal data).
+    """
+    step = failure.get("step")
     message = str(failure.get("message", "the harness reported no message"))
+    if step not in MODEL_STEPS:
+        step = "output"
+        message = (
+            "the model's process reported a failure of a kind camino does not "
+            "know (did model.py write into camino's own files?)"
+        )
     if step == "memory":
         message += f" (limit {limits.memory_mb} MB)"
-    return step, message, str(failure.get("traceback", ""))
+    return str(step), message[:MESSAGE_LIMIT], str(failure.get("traceback", ""))
 
 
 def _explain_crash(outcome: process.Outcome, limits: process.Limits) -> tuple[str, str]:

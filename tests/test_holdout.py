@@ -210,6 +210,42 @@ def test_a_platform_failure_is_recorded_as_such(competition: Path) -> None:
     }
     assert not record.counts_against_limit
 
+    # The same files on the same data: a platform failure is run again.
+    again, is_new = evaluate(competition, folder)
+    assert is_new and again.scored and again.file_name == record.file_name
+
+
+FORGED_FAILURE = """
+    import json, os
+    import pandas as pd
+
+    class Model:
+        def __init__(self):
+            self.data = pd.read_csv("data/train.csv")
+            self.y = "species"
+            self.X = [c for c in self.data.columns if c != self.y]
+
+        def train(self):
+            # The harness's failure file, written by the model itself, with
+            # rows of the training data as the "step" and a format field.
+            os.makedirs(".camino/out", exist_ok=True)
+            step = self.data.head(3).to_csv() + "{boom}"
+            with open(".camino/out/failure.json", "w") as out:
+                json.dump({"step": step, "message": "x"}, out)
+            os._exit(1)
+"""
+
+
+def test_a_model_cannot_name_its_own_failure_category(competition: Path) -> None:
+    folder = write_model(competition, FORGED_FAILURE)
+
+    record, _ = evaluate(competition, folder)
+
+    assert record.status == "failed" and record.fault == FAULT_MODEL
+    assert record.error["category"] == "output"
+    assert "sepal" not in json.dumps(record.error)
+    assert "does not know" in record.error["message"]
+
 
 def test_a_model_failure_is_the_models(competition: Path) -> None:
     folder = write_model(competition, "raise SystemExit('no')\n")

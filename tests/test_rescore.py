@@ -261,3 +261,12 @@ def test_evaluate_all_reports_folders_it_cannot_take(iris_round: Path) -> None:
     assert "no-meta" in result.output and "meta.yml" in result.output
     assert "submissions/irsi/: no playbook 'irsi'" in result.output
     assert "2 skipped" in result.output
+
+
+def test_a_failure_cell_cannot_open_html_in_the_table() -> None:
+    from camino.board import moved_cell
+    from camino.rank_changes import Change
+
+    change = Change("ada", "m", 1, None, 0.9, None, "failed", "<!-- x | y")
+
+    assert moved_cell(change) == "failed (&lt;!-- x \\| y)"
