@@ -41,8 +41,9 @@ SAVED_ARTIFACT = ".camino-artifact.pkl"
 # result.json holds every prediction; a larger file is not one the harness
 # wrote.
 RESULT_LIMIT = 256 * 1024 * 1024
-# A failure's message is read by a person; past this it is the model talking.
-MESSAGE_LIMIT = 2000
+# A failure's message goes into the committed record: past this it is the
+# model talking. Its head and its tail (where the exception is) are kept.
+MESSAGE_LIMIT = 16_000
 
 # What never leaves the model folder for the work dir: the participant's own
 # data (the stage provides the data), artifacts and tool folders.
@@ -229,7 +230,15 @@ def _explain_failure(
         )
     if step == "memory":
         message += f" (limit {limits.memory_mb} MB)"
-    return str(step), message[:MESSAGE_LIMIT], str(failure.get("traceback", ""))
+    return str(step), _clip(message), str(failure.get("traceback", ""))
+
+
+def _clip(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    half = MESSAGE_LIMIT // 2
+    cut = len(message) - 2 * half
+    return f"{message[:half]}\n… ({cut} characters cut) …\n{message[-half:]}"
 
 
 def _explain_crash(outcome: process.Outcome, limits: process.Limits) -> tuple[str, str]:
