@@ -256,16 +256,17 @@ def evaluate(
 ) -> tuple[Record, bool]:
     """Score a submission on the internal data and write its record.
 
-    Returns the record and whether it is new: an evaluation of the same files
-    on the same data under the same playbook is done once (``force`` redoes
-    it, and so does a recorded failure of the platform). A failing model gets
-    a record with its error category and the stage it stopped at; bad input
-    (meta.yml, layout, data, the internal store) and a missing sandbox raise
-    before anything is written. ``preflight=False`` skips the store check
-    for a caller that ran :func:`check_internal_stores` itself. ``launcher`` replaces the sandbox's (another isolation, or a test's
-    stand-in). ``submission_commit`` is the commit the folder's files were
-    taken from; without it, the last commit of the folder in its repository
-    (see :func:`provenance.submission_commit`).
+    Returns the record and whether it is new: an evaluation of the same files on
+    the same data under the same playbook is done once (``force`` redoes it, and
+    so does a recorded failure of the platform). A failing model gets a record
+    with its error category and the stage it stopped at; bad input (meta.yml,
+    layout, data, the internal store) and a missing sandbox raise before
+    anything is written. ``preflight=False`` skips the store check for a caller
+    that ran :func:`check_internal_stores` itself. ``launcher`` replaces the
+    sandbox's (another isolation, or a test's stand-in). ``submission_commit``
+    is the commit the folder's files were taken from; without it, the last
+    commit of the folder in its repository (see
+    :func:`provenance.submission_commit`).
     """
     submission = locate(repo, model_dir)
     check_meta(submission)
