@@ -279,6 +279,28 @@ def test_a_re_score_of_newer_data_closes_the_one_it_replaces(
     assert f"Superseded by #{newer.number}" in comment.body
 
 
+def test_a_re_score_leaves_open_one_that_moves_other_boards_too(
+    stale_remote: tuple[Path, Path], standin: GitHubStandIn, tmp_path: Path
+) -> None:
+    bare, folder = stale_remote
+    git("-C", bare, "branch", "camino/rescore-0123456789ab", "main")
+    wider = standin.open_pull(
+        REPO, REPO, "camino/rescore-0123456789ab", "github-actions[bot]", "wider"
+    )
+    wider.body = "<!-- camino:rescore -->\n<!-- camino:moves iris,wine -->"
+    detected = request_outputs({"iris": Move(OLD, NEW)})
+    hand_over(tmp_path / "out", on_new_data(folder))
+
+    publish_rescore(
+        publish_environ(Runner(tmp_path / "publish", standin, REPO), detected, "1"),
+        clone(bare, tmp_path / "publisher"),
+        tmp_path / "out",
+    )
+
+    # Merging iris alone must not drop wine's move: both stay open.
+    assert wider.state == "open" and len(open_pulls(standin)) == 2
+
+
 def test_without_the_repository_setting_the_branch_waits_for_the_next_run(
     stale_remote: tuple[Path, Path], standin: GitHubStandIn, tmp_path: Path
 ) -> None:
