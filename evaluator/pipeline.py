@@ -20,6 +20,7 @@ unless told ``unsafe_no_sandbox``. A record per evaluation, written once.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import stat
@@ -498,10 +499,23 @@ def _record_scores(
     record.status = "scored"
     record.scores, record.score_problems = public.scores, public.problems
     record.intervals, record.rows = public.intervals, public.rows
-    record.train_seconds = round(assessment.train_seconds, 4)
-    record.predict_seconds = round(assessment.predict_seconds, 4)
-    record.peak_memory_mb = assessment.peak_memory_mb
+    # The harness measures these inside the sandbox, next to the model, so
+    # they are the model's to misreport: kept within the limits and coarse,
+    # they cannot carry more than a few bits of the internal data out.
+    limits = playbook.limits
+    record.train_seconds = _coarse(assessment.train_seconds, limits.train_seconds)
+    record.predict_seconds = _coarse(assessment.predict_seconds, limits.predict_seconds)
+    memory = assessment.peak_memory_mb
+    record.peak_memory_mb = (
+        None if memory is None else _coarse(memory, limits.memory_mb)
+    )
     holdout.write_private(repo, record, private)
+
+
+def _coarse(value: float, limit: float) -> float:
+    """``value`` within [0, limit], in hundredths (NaN reads as the limit)."""
+    number = value if math.isfinite(value) else limit
+    return round(min(max(number, 0.0), float(limit)), 2)
 
 
 def artifact_dir(repo: Path, record: Record) -> Path:

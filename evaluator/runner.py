@@ -181,16 +181,26 @@ def _read_result(
         raise SubmissionFailed(*_explain_crash(outcome, limits), outcome.output)
 
     log = _mark_cut(outcome.output) if outcome.truncated else outcome.output
-    return RunResult(
-        predictions=result["predictions"],
-        proba=result["proba"],
-        features=result["features"],
-        target=result["target"],
-        train_seconds=float(result["train_seconds"]),
-        predict_seconds=float(result["predict_seconds"]),
-        log=log,
-        peak_memory_mb=_peak_memory(result, outcome),
-    )
+    # The model shares the harness's process and can write this file too:
+    # a result camino cannot read is the model's failure, not camino's.
+    try:
+        return RunResult(
+            predictions=result["predictions"],
+            proba=result["proba"],
+            features=result["features"],
+            target=result["target"],
+            train_seconds=float(result["train_seconds"]),
+            predict_seconds=float(result["predict_seconds"]),
+            log=log,
+            peak_memory_mb=_peak_memory(result, outcome),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise SubmissionFailed(
+            "output",
+            "the model's process left a result camino cannot read (did model.py "
+            "write into camino's own files?)",
+            outcome.output,
+        ) from None
 
 
 def _mark_cut(log: str) -> str:

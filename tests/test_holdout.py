@@ -15,7 +15,7 @@ import pytest
 from conftest import GOOD_IRIS, ROOT, S3, write_model
 
 from camino.errors import PlatformFailed, SpecError
-from camino.evaluator import holdout, process
+from camino.evaluator import holdout, pipeline, process
 from camino.evaluator.pipeline import evaluate, load_internal
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
@@ -245,6 +245,35 @@ def test_a_model_cannot_name_its_own_failure_category(competition: Path) -> None
     assert record.error["category"] == "output"
     assert "sepal" not in json.dumps(record.error)
     assert "does not know" in record.error["message"]
+
+
+FORGED_RESULT = (
+    FORGED_FAILURE.replace(
+        'json.dump({"step": step, "message": "x"}, out)', 'json.dump({"x": step}, out)'
+    )
+    .replace("failure.json", "result.json")
+    .replace("os._exit(1)", "os._exit(0)")
+)
+
+
+def test_a_result_the_model_forged_is_its_own_failure(competition: Path) -> None:
+    folder = write_model(competition, FORGED_RESULT)
+
+    record, _ = evaluate(competition, folder)
+
+    assert record.status == "failed" and record.fault == FAULT_MODEL
+    assert record.error["category"] == "output"
+    assert "cannot read" in record.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("reported", "limit", "kept"),
+    [(0.123456, 5, 0.12), (1e9, 120, 120), (float("nan"), 60, 60), (-1, 5, 0.0)],
+)
+def test_self_reported_numbers_are_kept_coarse_and_within_limits(
+    reported: float, limit: float, kept: float
+) -> None:
+    assert pipeline._coarse(reported, limit) == kept
 
 
 def test_a_model_failure_is_the_models(competition: Path) -> None:
