@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,29 @@ BASELINE_AUTHOR = "_baseline"
 # (sandbox, runner, store). Only the first counts against the daily limit.
 FAULT_MODEL = "model"
 FAULT_PLATFORM = "platform"
+# What a failed record's error["category"] may say: the harness's steps
+# (import, init, train, save, predict, output), the limits (timeout,
+# memory), the checks before the model runs (admission, install), reading
+# the data, and the sandbox (PlatformFailed). The jobs that commit records
+# refuse any other word: it is shown on the board and in comments.
+FAILURE_CATEGORIES = frozenset(
+    {
+        "admission",
+        "install",
+        "import",
+        "init",
+        "train",
+        "save",
+        "predict",
+        "output",
+        "timeout",
+        "memory",
+        "data",
+        "sandbox",
+    }
+)
+# Where a failed evaluation stopped (pipeline._run_stages).
+FAILURE_STAGES = ("admission", "environment", "smoke", "internal")
 DAY = dt.timedelta(hours=24)
 
 
@@ -115,6 +139,37 @@ class Record:
     def counts_against_limit(self) -> bool:
         """A failure the platform caused is not the author's to pay for."""
         return not (self.status == "failed" and self.fault == FAULT_PLATFORM)
+
+
+def is_number(value: object) -> bool:
+    """A finite JSON number. A float field may hold 3 as well as 3.0 (JSON
+    has one number type), but never true, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for any float
+        return False
+
+
+def is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_score(value: object) -> bool:
+    return value is None or is_number(value)
+
+
+def is_interval(value: object) -> bool:
+    return is_list_of(value, 2, is_number)
+
+
+def is_list_of(value: object, size: int, fits: Callable[[Any], bool]) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == size
+        and all(fits(item) for item in value)
+    )
 
 
 def now() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import iris_record
@@ -47,7 +48,7 @@ def test_an_outcome_from_before_provenance_passes(competition: Path) -> None:
         ("submission_commit", "main; rm -rf /", "submission_commit"),
         ("environment_lock", ["not", "text"], "environment_lock"),
         ("data_version", "`injected`", "data_version"),
-        ("runner", "camino-x7k2p", "runner is not a mapping"),
+        ("runner", "camino-x7k2p", "runner 'camino-x7k2p'; expected a mapping"),
     ],
     ids=["commit", "lock", "data", "runner"],
 )
@@ -58,3 +59,45 @@ def test_a_malformed_provenance_field_is_refused(
         validate(outcome_with(**{field: value}), JOB, competition)
 
     assert "outcome.json" in str(caught.value) and said in str(caught.value)
+
+
+ENSEMBLE = {
+    "voting": "hard",
+    "refit": False,
+    "members": ["[pwn](https://evil.example)"],
+    "member_scores": [1.0],
+    "weights": None,
+    "best_member": 1.0,
+    "gain": 0.5,
+    "without": [None],
+    "agreement": [[1.0]],
+}
+MARKUP = "f1 <img src=https://evil.example/x.png> [click](https://evil.example)"
+TAMPERED: list[tuple[dict[str, Any], str]] = [
+    # Outside every daily window: the run would count for nothing.
+    ({"evaluated_at": "2000-01-01T00:00:00+00:00"}, "evaluated_at"),
+    ({"evaluated_at": "not a time"}, "evaluated_at"),
+    (
+        {"metrics": [{"name": "f1", "display": MARKUP, "greater_is_better": True}]},
+        "metrics entry 'f1'",
+    ),
+    ({"kind": "ensemble", "details": ENSEMBLE}, "kind 'ensemble' by 'alice'"),
+    ({"details": ENSEMBLE}, "details"),
+    ({"submission_commit": "c" * 40}, "submission_commit"),
+    ({"schema": 99}, "schema 99; expected 2"),
+    ({"scores": {"f1": float("inf")}}, "scores['f1']"),
+    ({"rows": "45 rows)\n\n# Injected"}, "rows"),
+]
+
+
+@pytest.mark.parametrize(("fields", "said"), TAMPERED, ids=[s for _, s in TAMPERED])
+def test_a_tampered_record_in_the_outcome_is_refused(
+    competition: Path, fields: dict[str, Any], said: str
+) -> None:
+    outcome = outcome_with(**fields)
+
+    with pytest.raises(CaminoError) as caught:
+        validate(outcome, JOB, competition)
+
+    assert str(caught.value).startswith("outcome.json")
+    assert said in str(caught.value)
