@@ -5,8 +5,8 @@ self-hosted runner and leave their new records as JSON files in an
 artifact; the jobs that hold the write token read those files as untrusted
 input. Before a record may name a file or a board row it must be of the
 kind that job hands over, of a known playbook, of a folder that lies where
-its fields say, and saved under the name its fields give it
-(record_check.py has the rules).
+its fields say, and saved under the name its fields give it; and it must
+not rewrite a record the branch holds (record_check.py has the rules).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from camino.action.record_check import (
     check_fields,
     check_submission,
     check_text,
+    on_branch,
 )
 from camino.commands.batch import live_folders
 from camino.errors import CaminoError
@@ -71,8 +72,8 @@ def check_records(
     now: dt.datetime | None = None,
 ) -> None:
     """Refuse the whole hand-over, naming the file, at the first record that
-    is not of ``kind``, does not belong where its fields say or breaks a
-    rule of record_check.
+    is not of ``kind``, does not belong where its fields say, breaks a rule
+    of record_check or would rewrite a record of ``root``'s branch.
 
     ``fresh`` records were just made by the evaluate jobs: stamped about
     ``now``. ``fresh=False`` is for records a camino job committed before
@@ -90,6 +91,8 @@ def check_records(
         else:
             check_submission(record, name)
             _check_live(record, live)
+        if on_branch(root, record, name):
+            continue  # the branch's own record: history, not news
         check_fields(
             record, playbooks[record.playbook], name, moment if fresh else None
         )

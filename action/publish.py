@@ -29,6 +29,7 @@ from camino.action.record_check import (
     check_fields,
     check_submission,
     check_text,
+    on_branch,
     refuse,
 )
 from camino.action.run import Job, read_job
@@ -176,6 +177,10 @@ def _check_record(
     check_submission(record, source)
     if not KEY.fullmatch(record.key):
         raise refuse(source, "key", record.key, "6 to 64 hexadecimal digits")
+    if on_branch(root, record, source):
+        # The branch's own: these files were evaluated before, maybe in an
+        # earlier commit of the pull request.
+        return
     if record.submission_commit not in ("", job.head_sha):
         raise refuse(
             source,

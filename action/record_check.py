@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from enum import Enum
+from pathlib import Path
 
 from camino.errors import CaminoError
 from camino.evaluator.compile import ENSEMBLE_AUTHOR, ENSEMBLE_MODEL
@@ -33,6 +34,8 @@ from camino.evaluator.results import (
     is_number,
     is_score,
     parse_time,
+    read_record,
+    record_path,
 )
 from camino.playbook import Playbook
 
@@ -375,3 +378,30 @@ def _check_members(members: object, source: str, live: Collection[str]) -> None:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str)
+
+
+def on_branch(root: Path, record: Record, source: str) -> bool:
+    """Whether the checkout ``root`` holds this very record already (a job
+    run again hands over the same evaluation). A record that would replace
+    a committed one with other content is refused: committed records are
+    history, and nothing a job hands over rewrites them."""
+    path = record_path(root, record)
+    if not path.is_file():
+        return False
+    committed = read_record(path)
+    if committed == record:
+        return True
+    if may_replace(committed):
+        return False
+    raise CaminoError(
+        f"{source}: {path.relative_to(root).as_posix()} is on the branch already "
+        "with other content; expected the same record or a new one (committed "
+        "records are never rewritten)"
+    )
+
+
+def may_replace(committed: Record) -> bool:
+    """The one committed record a new one may replace: a failure of the
+    platform, which a later run of the same files retries (it counted for
+    nothing, and the retry is the evaluation that should have been)."""
+    return committed.status == "failed" and committed.fault == FAULT_PLATFORM

@@ -1,24 +1,30 @@
 """Records handed from a job that ran submission code to a job that commits
-(handover.py, record_check.py): every field as camino writes it.
+(handover.py, record_check.py): every field as camino writes it, and no
+rewrite of a committed record.
 
-Real checkouts and records through the real hand-over files.
+Real checkouts and records through the real hand-over files; the cases that
+must leave the branch untouched push to a bare remote.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support import iris_record
+from github_standin import git
+from support import clone, iris_record, make_remote, remote_text
 
+from camino.action.batch import publish_records
 from camino.action.handover import Kind, check_records, hand_over, read_handed_over
 from camino.board import write_boards
 from camino.errors import CaminoError
 from camino.evaluator.results import (
+    FAULT_PLATFORM,
     Record,
     hash_folder,
     pin_version,
@@ -167,6 +173,84 @@ def test_a_stamp_in_the_future_cannot_lock_another_author_out(
 
     with pytest.raises(CaminoError, match=r"evaluated_at .* expected a time from"):
         hand_over_and_check(checkout, tmp_path / "out", forged)
+
+
+# --- committed records are history -------------------------------------------
+
+
+@pytest.fixture
+def remote(checkout: Path, tmp_path: Path) -> Path:
+    return make_remote(checkout, tmp_path / "remotes")
+
+
+def publish(bare: Path, tmp_path: Path, *records: Record, tag: str = "p") -> str | None:
+    out = tmp_path / f"out-{tag}"
+    for record in records:
+        hand_over(out, record)
+    return publish_records({}, clone(bare, tmp_path / tag), out)
+
+
+def test_a_handed_over_record_cannot_rewrite_a_committed_one(
+    checkout: Path, remote: Path, tmp_path: Path
+) -> None:
+    real = fresh(checkout, "victim", 0.97)
+    path = f"leaderboard/results/iris/{real.file_name}"
+    before = git("-C", remote, "rev-parse", "main")
+    forged = replace(real, **FAILED)
+
+    with pytest.raises(CaminoError) as refused:
+        publish(remote, tmp_path, forged)
+
+    assert str(refused.value).startswith(f"{real.file_name}: {path} is on the branch")
+    assert "committed records are never rewritten" in str(refused.value)
+    assert git("-C", remote, "rev-parse", "main") == before
+    assert json.loads(remote_text(remote, path))["status"] == "scored"
+
+
+def test_the_same_record_again_is_a_re_run_and_no_commit(
+    checkout: Path, remote: Path, tmp_path: Path
+) -> None:
+    # Committed weeks ago: its age does not matter, it is the branch's own.
+    old = (NOW - dt.timedelta(days=60)).isoformat()
+    committed = fresh(checkout, "ada", 0.9, key="1" * 12, evaluated_at=old)
+    write_record(checkout, committed)
+    write_boards(checkout, all_playbooks(checkout))
+    bare = make_remote(checkout, tmp_path / "again")
+
+    assert publish(bare, tmp_path, committed) is None
+
+
+def test_a_platform_failure_on_the_branch_may_be_retried(
+    checkout: Path, tmp_path: Path
+) -> None:
+    error = {"category": "sandbox", "message": "bubblewrap could not start"}
+    broken = {**FAILED, "fault": FAULT_PLATFORM, "error": error}
+    write_record(checkout, fresh(checkout, "ada", 0.0, key="2" * 12, **broken))
+    bare = make_remote(checkout, tmp_path / "retry")
+    retried = fresh(checkout, "ada", 0.93, key="2" * 12)
+
+    assert publish(bare, tmp_path, retried) is not None
+
+    text = remote_text(bare, f"leaderboard/results/iris/{retried.file_name}")
+    assert json.loads(text)["status"] == "scored"
+
+
+def test_a_record_committed_after_the_checkout_is_not_rewritten_either(
+    checkout: Path, remote: Path, tmp_path: Path
+) -> None:
+    """The publish job checked its checkout; meanwhile another job committed
+    the same file. The commit step looks again on the newest branch."""
+    first = fresh(checkout, "ada", 0.9, key="3" * 12)
+    late = clone(remote, tmp_path / "late")
+    assert publish(remote, tmp_path, first, tag="first") is not None
+    out = tmp_path / "out-late"
+    hand_over(out, replace(first, **FAILED))
+
+    with pytest.raises(CaminoError, match="is on the branch already"):
+        publish_records({}, late, out)
+
+    path = f"leaderboard/results/iris/{first.file_name}"
+    assert json.loads(remote_text(remote, path))["status"] == "scored"
 
 
 def test_a_forged_version_cannot_pin_a_new_board(

@@ -15,6 +15,7 @@ from camino.action.outcome import Outcome
 from camino.action.publish import validate
 from camino.action.run import Job
 from camino.errors import CaminoError
+from camino.evaluator.results import write_record
 
 HEAD = "b" * 40
 JOB = Job(7, HEAD, "alice")
@@ -101,3 +102,29 @@ def test_a_tampered_record_in_the_outcome_is_refused(
 
     assert str(caught.value).startswith("outcome.json")
     assert said in str(caught.value)
+
+
+def test_a_record_the_branch_holds_is_shown_again_whatever_its_age(
+    competition: Path,
+) -> None:
+    """Files evaluated before, in an earlier commit: the evaluate job returns
+    the committed record, stamped then, and the publish job finds it."""
+    earlier = {
+        "evaluated_at": "2026-01-02T03:04:05+00:00",
+        "submission_commit": "c" * 40,
+    }
+    outcome = outcome_with(**earlier)
+    record = outcome.record_object()
+    assert record is not None
+    write_record(competition, record)
+
+    validate(outcome, JOB, competition)
+
+
+def test_an_outcome_cannot_rewrite_a_committed_record(competition: Path) -> None:
+    committed = outcome_with().record_object()
+    assert committed is not None
+    write_record(competition, committed)
+
+    with pytest.raises(CaminoError, match="is on the branch already with other"):
+        validate(outcome_with(scores={"f1": 0.1}), JOB, competition)
