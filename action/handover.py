@@ -29,7 +29,8 @@ from camino.action.record_check import (
 )
 from camino.commands.batch import live_folders
 from camino.errors import CaminoError
-from camino.evaluator.results import Record, read_record
+from camino.evaluator.results import Record, hash_folder, read_record
+from camino.evaluator.runner import SKIPPED
 from camino.playbook import Playbook, all_playbooks
 
 
@@ -76,8 +77,9 @@ def check_records(
     of record_check or would rewrite a record of ``root``'s branch.
 
     ``fresh`` records were just made by the evaluate jobs: stamped about
-    ``now``. ``fresh=False`` is for records a camino job committed before
-    (the re-score branch's), made any time ago.
+    ``now``, and of the folder's files as ``root`` has them. ``fresh=False``
+    is for records a camino job committed before (the re-score branch's),
+    made any time ago, of files that may have changed since.
     """
     playbooks = {playbook.name: playbook for playbook in all_playbooks(root)}
     live = _live_paths(root, list(playbooks.values()))
@@ -96,6 +98,8 @@ def check_records(
         check_fields(
             record, playbooks[record.playbook], name, moment if fresh else None
         )
+        if kind is Kind.SUBMISSION and fresh:
+            _check_files(record, root)
 
 
 def _check_identity(record: Record, playbooks: dict[str, Playbook]) -> None:
@@ -114,6 +118,24 @@ def _check_live(record: Record, live: dict[str, str]) -> None:
         raise CaminoError(
             f"{record.file_name}: {record.path} is not a model folder of this "
             "branch; a batch evaluates the live folders only"
+        )
+
+
+def _check_files(record: Record, root: Path) -> None:
+    """The record is of the folder's files as the branch has them: the
+    evaluate jobs checked out the same branch. Its data version must be
+    there too, since the first record of a playbook pins its board."""
+    files = hash_folder(root / record.path, SKIPPED)[:16]
+    if record.submission_hash != files:
+        raise CaminoError(
+            f"{record.file_name}: submission_hash {record.submission_hash!r} is "
+            f"not of the files of {record.path} on this branch (expected "
+            f"{files!r})"
+        )
+    if not record.data_version:
+        raise CaminoError(
+            f"{record.file_name}: data_version is empty; expected the "
+            "hexadecimal digest of the internal data it was evaluated on"
         )
 
 

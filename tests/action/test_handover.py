@@ -1,6 +1,6 @@
 """Records handed from a job that ran submission code to a job that commits
-(handover.py, record_check.py): every field as camino writes it, and no
-rewrite of a committed record.
+(handover.py, record_check.py): every field as camino writes it, no rewrite
+of a committed record, and the files of the folder the branch has.
 
 Real checkouts and records through the real hand-over files; the cases that
 must leave the branch untouched push to a bare remote.
@@ -251,6 +251,32 @@ def test_a_record_committed_after_the_checkout_is_not_rewritten_either(
 
     path = f"leaderboard/results/iris/{first.file_name}"
     assert json.loads(remote_text(remote, path))["status"] == "scored"
+
+
+# --- the batch: the folder's files on this branch ------------------------------
+
+
+HASH = "submission_hash {!r} is not of the files of submissions/iris/ada/knn"
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"submission_hash": "0123456789abcdef"}, HASH.format("0123456789abcdef")),
+        ({"submission_hash": ""}, HASH.format("")),
+        ({"data_version": ""}, "data_version is empty; expected the hexadecimal"),
+    ],
+    ids=["other files", "no hash", "no data version"],
+)
+def test_a_batch_record_must_be_of_the_files_on_the_branch(
+    checkout: Path, tmp_path: Path, changes: dict, said: str
+) -> None:
+    forged = fresh(checkout, "ada", 0.99, **changes)
+
+    with pytest.raises(CaminoError) as refused:
+        hand_over_and_check(checkout, tmp_path / "out", forged)
+
+    assert str(refused.value).startswith(f"{forged.file_name}: {said}")
 
 
 def test_a_forged_version_cannot_pin_a_new_board(
