@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from camino.evaluator import scoring
-from camino.evaluator.results import Record, write_text_atomic
+from camino.evaluator.results import Record, check_name_fields, write_text_atomic
 from camino.playbook import Playbook
 from camino.stores import private_store
 
@@ -117,6 +117,7 @@ def _score_part(
 
 
 def private_path(repo: Path, record: Record) -> Path:
+    check_name_fields(record)
     return repo / PRIVATE / record.playbook / record.file_name
 
 

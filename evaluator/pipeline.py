@@ -53,6 +53,7 @@ from camino.evaluator import (
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
     Record,
+    check_name_fields,
     find_record,
     fingerprint,
     hash_folder,
@@ -499,6 +500,7 @@ def _record_scores(
 def artifact_dir(repo: Path, record: Record) -> Path:
     """The private folder of one evaluation's artifacts: its logs and its
     trained pickle (compile keeps its refits and ensembles there too)."""
+    check_name_fields(record)
     return repo / PRIVATE / record.playbook / record.file_name.removesuffix(".json")
 
 

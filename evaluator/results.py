@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from camino.errors import CaminoError
+
 # 2: scores are on the public part of the internal validation rows, with
 # bootstrap intervals; the private part's scores are kept apart (holdout.py).
 SCHEMA = 2
@@ -60,6 +62,10 @@ FAILURE_CATEGORIES = frozenset(
 # Where a failed evaluation stopped (pipeline._run_stages).
 FAILURE_STAGES = ("admission", "environment", "smoke", "internal")
 DAY = dt.timedelta(hours=24)
+# The fields a record's files are named after (its record, its artifacts,
+# its private scores), and what none of them may hold.
+NAME_FIELDS = ("playbook", "author", "model", "key")
+SEPARATORS = frozenset("/\\\0")
 
 
 @dataclass
@@ -139,6 +145,27 @@ class Record:
     def counts_against_limit(self) -> bool:
         """A failure the platform caused is not the author's to pay for."""
         return not (self.status == "failed" and self.fault == FAULT_PLATFORM)
+
+
+def check_name_fields(record: Record) -> None:
+    """The fields that become a folder or file name hold no path.
+
+    The publish jobs check every record they are handed; this is a second
+    line for any other way a record arrives. A name made only of dots is
+    refused as well (".." as the playbook is the parent folder), while a dot
+    pair inside a name (a model "v1..2") names no other folder.
+    """
+    for name in NAME_FIELDS:
+        value = getattr(record, name)
+        if (
+            not isinstance(value, str)
+            or value.strip(".") == ""
+            or set(value) & SEPARATORS
+        ):
+            raise CaminoError(
+                f"record {name} {str(value)[:80]!r} cannot be part of a file name; "
+                "expected a name without '/' and not '..'"
+            )
 
 
 def is_number(value: object) -> bool:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,14 @@ import pandas as pd
 import pytest
 from conftest import GOOD_IRIS, ROOT, S3, write_model
 
-from camino.errors import PlatformFailed, SpecError
+from camino.errors import CaminoError, PlatformFailed, SpecError
 from camino.evaluator import holdout, process
-from camino.evaluator.pipeline import evaluate, load_internal
+from camino.evaluator.pipeline import (
+    artifact_dir,
+    evaluate,
+    keep_private,
+    load_internal,
+)
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
     FAULT_MODEL,
@@ -259,3 +265,54 @@ def test_the_daily_count_skips_platform_failures_and_older_runs() -> None:
         "2026-12-02T11:45:00+00:00",
         "2026-12-02T12:00:01+00:00",
     ]
+
+
+# --- record fields become folder and file names ------------------------------
+
+
+def scored(**changes: object) -> Record:
+    record = Record(
+        playbook="iris",
+        author="ada",
+        model="knn",
+        path="submissions/iris/ada/knn",
+        key="0123456789ab",
+        status="scored",
+        metrics=[],
+    )
+    return replace(record, **changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"playbook": "../../.."},
+        {"playbook": ".."},
+        {"author": "../../x"},
+        {"model": "x/../../../../../x"},
+        {"key": "x/../../../../../x"},
+        {"key": ""},
+    ],
+    ids=str,
+)
+def test_record_fields_that_would_leave_the_private_folders_are_refused(
+    tmp_path: Path, changes: dict[str, str]
+) -> None:
+    forged = scored(**changes)
+
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        holdout.private_path(tmp_path, forged)
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        artifact_dir(tmp_path, forged)
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        keep_private(tmp_path / "repo", forged, {"smoke.log": "hi"})
+
+    assert not list(tmp_path.rglob("smoke.log"))
+
+
+def test_a_dot_pair_inside_a_model_name_stays_in_its_folder(tmp_path: Path) -> None:
+    record = scored(model="v1..2")
+
+    folder = artifact_dir(tmp_path, record)
+
+    assert folder.parent == tmp_path / ".camino" / "artifacts" / "iris"
