@@ -402,7 +402,9 @@ class S3Store(Store):
         return _join(self.prefix, _safe_key(key).as_posix())
 
     def _list(self, prefix: str) -> Iterator[Entry]:
-        below = _join(self.prefix, prefix)
+        # S3 keys are literal ("a/../b" names no other prefix); refused all
+        # the same, as a local store refuses them.
+        below = _join(self.prefix, _safe_key(prefix).as_posix() if prefix else "")
         start = f"{below}/" if below else ""
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=start
@@ -691,6 +693,9 @@ def _publish_view(view: Path, blobs: dict[str, Path], prefix: str) -> None:
     """Link the blobs into a folder built aside, then rename it into place."""
     view.parent.mkdir(parents=True, exist_ok=True)
     staging = _temp_name(view)
+    # Made here, not by the first blob: a prefix with nothing under it yet
+    # is an empty folder, not a missing one.
+    staging.mkdir()
     try:
         for key, blob in blobs.items():
             path = staging / _relative(key, prefix)
