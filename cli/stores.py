@@ -120,6 +120,10 @@ class Store(ABC):
         ``required`` must be among them."""
 
     @abstractmethod
+    def fetch_entry(self, entry: Entry) -> Path:
+        """A local file holding one listed object's bytes."""
+
+    @abstractmethod
     def check(self, required: Sequence[str] = ()) -> None:
         """Fail now, with the missing setting or permission named, unless the
         store can be reached and read and holds ``required``."""
@@ -325,6 +329,9 @@ class LocalStore(Store):
             raise MissingData(f"{where} has no {', '.join(missing)}")
         return folder
 
+    def fetch_entry(self, entry: Entry) -> Path:
+        return self.root / _safe_key(entry.key)
+
     def check(self, required: Sequence[str] = ()) -> None:
         self.fetch(required=required)
 
@@ -386,6 +393,9 @@ class S3Store(Store):
             blobs = {entry.key: self._blob(entry) for entry in entries}
             _publish_view(view, blobs, prefix)
         return view
+
+    def fetch_entry(self, entry: Entry) -> Path:
+        return self._blob(entry)
 
     def check(self, required: Sequence[str] = ()) -> None:
         self._require_credentials()

@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -61,6 +62,12 @@ FAILURE_CATEGORIES = frozenset(
 )
 # Where a failed evaluation stopped (pipeline._run_stages).
 FAILURE_STAGES = ("admission", "environment", "smoke", "internal")
+# A record's file name, Record.file_name: author, model, key. The key is
+# hexadecimal, so the last "--" always starts it.
+RECORD_FILE = re.compile(
+    r"(?P<author>[A-Za-z0-9_][A-Za-z0-9_-]{0,38})--"
+    r"(?P<model>[a-z0-9][a-z0-9._-]{0,63})--(?P<key>[0-9a-f]{6,64})\.json"
+)
 DAY = dt.timedelta(hours=24)
 # The fields a record's files are named after (its record, its artifacts,
 # its private scores), and what none of them may hold.
