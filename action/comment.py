@@ -28,6 +28,8 @@ TOP_ROWS = 5
 # How much of each provenance value the comment shows; the record has it all.
 HASH_CHARS = 12
 NAME_CHARS = 60
+# How much of a refused path the comment shows.
+PATH_CHARS = 200
 TRUNCATED = "\n\n_… comment truncated to fit GitHub's limit; the full text is in "
 # The evaluate job holds no write token, so the comment cannot follow each
 # stage while the model runs: it shows "queued" (gate), then "recording"
@@ -91,7 +93,11 @@ def waiting(context: Context, reason: str) -> str:
 
 
 def refused(context: Context, refusals: Sequence[Refusal]) -> str:
-    rows = [f"| `{_cell(r.path)}` | {_cell(r.message)} |" for r in refusals]
+    # The paths are the pull request's own: a backtick in a file name must
+    # not end the code span.
+    rows = [
+        f"| {_cell(_code(r.path, PATH_CHARS))} | {_cell(r.message)} |" for r in refusals
+    ]
     text = (
         f"### 🚫 Not evaluated: {context.what} breaks the submission rules\n\n"
         "| path | rule |\n|---|---|\n" + "\n".join(rows) + "\n\n"

@@ -76,6 +76,24 @@ def test_any_body_is_clipped_below_the_limit_with_a_note() -> None:
     assert body.rstrip().endswith("</sub>")
 
 
+@pytest.mark.parametrize(
+    ("path", "cell"),
+    [
+        (
+            "x` [click](https://evil.example) `y",
+            "`x' [click](https://evil.example) 'y`",
+        ),
+        ("a|b.py", "`a\\|b.py`"),
+        ("line\nbreak.py", "`line break.py`"),
+    ],
+    ids=["backtick", "pipe", "line break"],
+)
+def test_a_refused_path_stays_in_its_code_span(path: str, cell: str) -> None:
+    body = comment.refused(CONTEXT, [Refusal(path, "outside")])
+
+    assert f"| {cell} | a submission only adds files under submissions/ |" in body
+
+
 def test_a_backtick_fence_in_the_message_cannot_close_the_block() -> None:
     record_error = "boom ````\n# heading injected"
     block = comment._block(record_error)
