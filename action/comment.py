@@ -28,8 +28,9 @@ TOP_ROWS = 5
 # How much of each provenance value the comment shows; the record has it all.
 HASH_CHARS = 12
 NAME_CHARS = 60
-# How much of a refused path the comment shows.
+# How much of a refused path and of a metric's problem the comment shows.
 PATH_CHARS = 200
+PROBLEM_CHARS = 200
 TRUNCATED = "\n\n_… comment truncated to fit GitHub's limit; the full text is in "
 # The evaluate job holds no write token, so the comment cannot follow each
 # stage while the model runs: it shows "queued" (gate), then "recording"
@@ -218,7 +219,10 @@ def _metric_rows(record: Record) -> list[str]:
         value = record.scores.get(metric["name"])
         shown = format_score(value)
         if value is None and metric["name"] in record.score_problems:
-            shown = f"n/a: {_cell(record.score_problems[metric['name']])}"
+            # Free text of the record (a metric's message, which may quote
+            # labels): shown as code, never as markdown.
+            problem = _code(record.score_problems[metric["name"]], PROBLEM_CHARS)
+            shown = f"n/a: {_cell(problem)}"
         rows.append(f"| {_cell(metric['display'])} ({arrow}) | {shown} |")
     rows.append(f"| train seconds | {format_seconds(record.train_seconds)} |")
     rows.append(f"| predict seconds | {format_seconds(record.predict_seconds)} |")

@@ -94,6 +94,19 @@ def test_a_refused_path_stays_in_its_code_span(path: str, cell: str) -> None:
     assert f"| {cell} | a submission only adds files under submissions/ |" in body
 
 
+def test_a_score_problem_is_shown_as_code_not_markdown() -> None:
+    record = iris_record("carol", 0.5)
+    record.scores = {"f1": None}
+    record.score_problems = {"f1": "no `f1` [click](https://evil.example) | x"}
+
+    rows = comment._metric_rows(record)
+
+    assert rows[0] == (
+        "| f1 (macro) (↑ higher is better) | "
+        "n/a: `no 'f1' [click](https://evil.example) \\| x` |"
+    )
+
+
 def test_a_backtick_fence_in_the_message_cannot_close_the_block() -> None:
     record_error = "boom ````\n# heading injected"
     block = comment._block(record_error)
