@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from camino.action.policy import Refusal
+from camino.action.policy import RULES, Refusal
 from camino.action.quota import Quota, format_utc
 from camino.board import Board, direction, format_score, format_seconds
 from camino.evaluator.results import Record
@@ -94,11 +94,7 @@ def waiting(context: Context, reason: str) -> str:
 
 
 def refused(context: Context, refusals: Sequence[Refusal]) -> str:
-    # The paths are the pull request's own: a backtick in a file name must
-    # not end the code span.
-    rows = [
-        f"| {_cell(_code(r.path, PATH_CHARS))} | {_cell(r.message)} |" for r in refusals
-    ]
+    rows = [_refusal_row(refusal) for refusal in refusals]
     text = (
         f"### 🚫 Not evaluated: {context.what} breaks the submission rules\n\n"
         "| path | rule |\n|---|---|\n" + "\n".join(rows) + "\n\n"
@@ -106,6 +102,17 @@ def refused(context: Context, refusals: Sequence[Refusal]) -> str:
         "your daily limit."
     )
     return finish(text, context)
+
+
+def _refusal_row(refusal: Refusal) -> str:
+    """The path and the rule it broke. The path, and the detail that may
+    quote a folder's name, are the pull request's own: in code spans, so no
+    backtick or bracket in a file name turns into markup."""
+    path = _code(refusal.path, PATH_CHARS)
+    rule = RULES[refusal.rule]
+    if refusal.detail:
+        rule += f" ({_code(refusal.detail, PATH_CHARS)})"
+    return f"| {_cell(path)} | {_cell(rule)} |"
 
 
 def invalid(context: Context, message: str) -> str:

@@ -107,6 +107,22 @@ def test_a_score_problem_is_shown_as_code_not_markdown() -> None:
     )
 
 
+def test_a_folder_name_quoted_in_a_refusal_stays_in_a_code_span() -> None:
+    folder = "[x](https://evil.example)"
+    refusal = Refusal(
+        f"submissions/iris/{folder}/knn/model.py",
+        "author",
+        f"folder {folder!r}, author 'alice'",
+    )
+
+    body = comment.refused(CONTEXT, [refusal])
+
+    assert (
+        "| the folder's login must be the pull request author's "
+        "(`folder '[x](https://evil.example)', author 'alice'`) |"
+    ) in body
+
+
 def test_a_backtick_fence_in_the_message_cannot_close_the_block() -> None:
     record_error = "boom ````\n# heading injected"
     block = comment._block(record_error)
