@@ -21,6 +21,7 @@ from camino.action.config import Competition, load_competition
 from camino.action.gate import board_url
 from camino.action.github_api import connect, merge, upsert_comment
 from camino.action.outcome import FILE, Outcome, read_outcome
+from camino.action.policy import RULES
 from camino.action.quota import utc_now
 from camino.action.record_check import (
     KEY,
@@ -140,6 +141,7 @@ def validate(
             f"gate decided (#{outcome.pr} {outcome.head_sha[:7]})"
         )
     if outcome.status in ("refused",):
+        _check_refusals(outcome.refusals)
         return
     parts = (outcome.folder or "").split("/")
     if len(parts) != 4 or parts[0] != "submissions":
@@ -152,6 +154,24 @@ def validate(
         raise CaminoError(f"outcome.json: status {outcome.status!r} without a record")
     if record is not None:
         _check_record(record, outcome.folder or "", job, root, now or utc_now())
+
+
+def _check_refusals(refusals: object) -> None:
+    """The refused comment shows each refusal: a rule of the policy, with
+    its path and detail as text."""
+    if not isinstance(refusals, list):
+        raise refuse(FILE, "refusals", refusals, "a list of the policy's refusals")
+    for index, item in enumerate(refusals):
+        fields = item if isinstance(item, dict) else {}
+        texts = all(isinstance(value, str) for value in fields.values())
+        if set(fields) != {"path", "rule", "detail"} or not texts:
+            raise refuse(
+                FILE, f"refusals[{index}]", item, "a path, a rule and a detail (text)"
+            )
+        if fields["rule"] not in RULES:
+            raise refuse(
+                FILE, f"refusals[{index}].rule", fields["rule"], f"one of {list(RULES)}"
+            )
 
 
 def _check_names(

@@ -128,3 +128,32 @@ def test_an_outcome_cannot_rewrite_a_committed_record(competition: Path) -> None
 
     with pytest.raises(CaminoError, match="is on the branch already with other"):
         validate(outcome_with(scores={"f1": 0.1}), JOB, competition)
+
+
+def refused(*refusals: object) -> Outcome:
+    return Outcome("refused", 7, HEAD, "alice", refusals=list(refusals))
+
+
+def test_a_refused_outcome_of_the_policys_rules_passes(competition: Path) -> None:
+    refusal = {"path": ".github/workflows/x.yml", "rule": "workflow", "detail": ""}
+
+    validate(refused(refusal), JOB, competition)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "said"),
+    [
+        ({"path": "a.py", "rule": "nope", "detail": ""}, "refusals[0].rule 'nope'"),
+        ({"path": "a.py", "rule": "outside", "detail": ["x"]}, "refusals[0] "),
+        ({"path": "a.py", "rule": "outside"}, "refusals[0] "),
+        ("a.py", "refusals[0] 'a.py'"),
+    ],
+    ids=["unknown rule", "detail not text", "no detail", "not a mapping"],
+)
+def test_a_refusal_the_policy_would_not_write_is_refused(
+    competition: Path, refusal: object, said: str
+) -> None:
+    with pytest.raises(CaminoError) as caught:
+        validate(refused(refusal), JOB, competition)
+
+    assert str(caught.value).startswith(f"outcome.json: {said}")
