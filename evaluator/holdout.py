@@ -160,6 +160,12 @@ def fetch_private(repo: Path, playbook: str) -> int:
     Every evaluating runner may write to the store, so each object is read
     as untrusted: one that is not a private-scores file of the record its
     name gives is skipped with a warning, and the others still count.
+
+    TODO(private store integrity): a runner can still write a well-formed
+    file, with the right key, under another record's name, and the reveal
+    ranks by it; only the machine that evaluated keeps its own copy. Closes
+    when each runner may write only its own objects (deploy/aws) or the
+    files are signed with a key the runners do not hold.
     """
     store = private_store(repo)
     if store is None:
