@@ -6,7 +6,8 @@ instead each attempt starts from the remote's newest commit (fetch, reset),
 writes its own record, re-renders the board from all records, commits and
 pushes. A rejected push (GitPython reports it in the push flags; it does not
 raise) is retried after a jittered, growing pause, so the retries of twenty
-runs spread out instead of colliding again.
+runs spread out instead of colliding again. A record never replaces one the
+branch holds with other content (record_check.on_branch).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from camino.action.record_check import on_branch
 from camino.board import write_boards
 from camino.errors import CaminoError
 from camino.evaluator.results import Record, pin_if_unset, write_record
@@ -106,6 +108,9 @@ def _attempt(
     repo.git.reset("--hard", f"{target.remote}/{target.branch}")
 
     for record in records:
+        # Checked again on the newest branch: a record committed since the
+        # job's checkout must not be rewritten either.
+        on_branch(root, record, record.file_name)
         write_record(root, record)
         pin_if_unset(root, record.playbook, record.data_version)
     write_boards(root, all_playbooks(root))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from camino.action.policy import Refusal
+from camino.action.policy import RULES, Refusal
 from camino.action.quota import Quota, format_utc
 from camino.board import Board, direction, format_score, format_seconds
 from camino.evaluator.results import Record
@@ -28,6 +28,9 @@ TOP_ROWS = 5
 # How much of each provenance value the comment shows; the record has it all.
 HASH_CHARS = 12
 NAME_CHARS = 60
+# How much of a refused path and of a metric's problem the comment shows.
+PATH_CHARS = 200
+PROBLEM_CHARS = 200
 TRUNCATED = "\n\n_… comment truncated to fit GitHub's limit; the full text is in "
 # The evaluate job holds no write token, so the comment cannot follow each
 # stage while the model runs: it shows "queued" (gate), then "recording"
@@ -91,7 +94,7 @@ def waiting(context: Context, reason: str) -> str:
 
 
 def refused(context: Context, refusals: Sequence[Refusal]) -> str:
-    rows = [f"| `{_cell(r.path)}` | {_cell(r.message)} |" for r in refusals]
+    rows = [_refusal_row(refusal) for refusal in refusals]
     text = (
         f"### 🚫 Not evaluated: {context.what} breaks the submission rules\n\n"
         "| path | rule |\n|---|---|\n" + "\n".join(rows) + "\n\n"
@@ -99,6 +102,17 @@ def refused(context: Context, refusals: Sequence[Refusal]) -> str:
         "your daily limit."
     )
     return finish(text, context)
+
+
+def _refusal_row(refusal: Refusal) -> str:
+    """The path and the rule it broke. The path, and the detail that may
+    quote a folder's name, are the pull request's own: in code spans, so no
+    backtick or bracket in a file name turns into markup."""
+    path = _code(refusal.path, PATH_CHARS)
+    rule = RULES[refusal.rule]
+    if refusal.detail:
+        rule += f" ({_code(refusal.detail, PATH_CHARS)})"
+    return f"| {_cell(path)} | {_cell(rule)} |"
 
 
 def invalid(context: Context, message: str) -> str:
@@ -212,7 +226,10 @@ def _metric_rows(record: Record) -> list[str]:
         value = record.scores.get(metric["name"])
         shown = format_score(value)
         if value is None and metric["name"] in record.score_problems:
-            shown = f"n/a: {_cell(record.score_problems[metric['name']])}"
+            # Free text of the record (a metric's message, which may quote
+            # labels): shown as code, never as markdown.
+            problem = _code(record.score_problems[metric["name"]], PROBLEM_CHARS)
+            shown = f"n/a: {_cell(problem)}"
         rows.append(f"| {_cell(metric['display'])} ({arrow}) | {shown} |")
     rows.append(f"| train seconds | {format_seconds(record.train_seconds)} |")
     rows.append(f"| predict seconds | {format_seconds(record.predict_seconds)} |")

@@ -5,34 +5,33 @@ self-hosted runner and leave their new records as JSON files in an
 artifact; the jobs that hold the write token read those files as untrusted
 input. Before a record may name a file or a board row it must be of the
 kind that job hands over, of a known playbook, of a folder that lies where
-its fields say, and saved under the name its fields give it.
+its fields say, and saved under the name its fields give it; and it must
+not rewrite a record the branch holds (record_check.py has the rules).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from enum import Enum
 from pathlib import Path
 
-from camino.action.publish import KEY, LOGIN, SLUG
+from camino.action.quota import utc_now
+from camino.action.record_check import (
+    KEY,
+    Kind,
+    check_ensemble,
+    check_fields,
+    check_submission,
+    check_text,
+    on_branch,
+)
 from camino.commands.batch import live_folders
 from camino.errors import CaminoError
-from camino.evaluator.results import BASELINE_AUTHOR, Record, read_record
+from camino.evaluator.results import Record, hash_folder, read_record
+from camino.evaluator.runner import SKIPPED
 from camino.playbook import Playbook, all_playbooks
-
-# The author of the rows camino makes itself (ensembles).
-CAMINO_AUTHOR = "camino"
-TEXT_FIELDS = ("playbook", "author", "model", "path", "key", "status", "kind")
-
-
-class Kind(Enum):
-    """What a job hands over: the compile job ensembles, the batch and the
-    re-score jobs evaluations of live folders (submissions and baselines)."""
-
-    ENSEMBLE = "ensemble"
-    SUBMISSION = "submission"
 
 
 def hand_over(out: Path, record: Record) -> Path:
@@ -56,9 +55,7 @@ def _read(path: Path) -> Record:
     except (ValueError, TypeError, AttributeError, OSError) as error:
         raise CaminoError(f"{path.name}: not a camino record ({error})") from None
 
-    wrong = [name for name in TEXT_FIELDS if not isinstance(getattr(record, name), str)]
-    if wrong:
-        raise CaminoError(f"{path.name}: {', '.join(wrong)} must be text")
+    check_text(record, path.name)
     if path.name != record.file_name:
         raise CaminoError(
             f"{path.name}: a record of {record.path} with key {record.key} is "
@@ -67,76 +64,90 @@ def _read(path: Path) -> Record:
     return record
 
 
-def check_records(records: Sequence[Record], root: Path, kind: Kind) -> None:
+def check_records(
+    records: Sequence[Record],
+    root: Path,
+    kind: Kind,
+    *,
+    fresh: bool = True,
+    now: dt.datetime | None = None,
+) -> None:
     """Refuse the whole hand-over, naming the file, at the first record that
-    is not of ``kind`` or does not belong where its fields say."""
+    is not of ``kind``, does not belong where its fields say, breaks a rule
+    of record_check or would rewrite a record of ``root``'s branch.
+
+    ``fresh`` records were just made by the evaluate jobs: stamped about
+    ``now``, and of the folder's files as ``root`` has them. ``fresh=False``
+    is for records a camino job committed before (the re-score branch's),
+    made any time ago, of files that may have changed since.
+    """
     playbooks = {playbook.name: playbook for playbook in all_playbooks(root)}
-    live = (
-        _live_paths(root, list(playbooks.values())) if kind is Kind.SUBMISSION else {}
-    )
+    live = _live_paths(root, list(playbooks.values()))
+    moment = now or utc_now()
     for record in records:
-        _check_common(record, playbooks)
+        name = record.file_name
+        check_text(record, name)
+        _check_identity(record, playbooks)
         if kind is Kind.ENSEMBLE:
-            _check_ensemble(record)
+            check_ensemble(record, name, _members(live, record.playbook))
         else:
-            _check_submission(record, live)
+            check_submission(record, name)
+            _check_live(record, live)
+        if on_branch(root, record, name):
+            continue  # the branch's own record: history, not news
+        check_fields(
+            record, playbooks[record.playbook], name, moment if fresh else None
+        )
+        if kind is Kind.SUBMISSION and fresh:
+            _check_files(record, root)
 
 
-def _check_common(record: Record, playbooks: dict[str, Playbook]) -> None:
+def _check_identity(record: Record, playbooks: dict[str, Playbook]) -> None:
     name = record.file_name
     if record.playbook not in playbooks:
         raise CaminoError(f"{name}: unknown playbook {record.playbook!r}")
-    if not KEY.fullmatch(record.key) or record.status not in ("scored", "failed"):
-        raise CaminoError(f"{name}: record key or status is malformed")
-    for metric, value in record.scores.items():
-        if value is not None and not isinstance(value, int | float):
-            raise CaminoError(f"{name}: score {metric!r} is not a number")
-
-
-def _check_ensemble(record: Record) -> None:
-    if record.kind != Kind.ENSEMBLE.value or record.author != CAMINO_AUTHOR:
+    if not KEY.fullmatch(record.key):
         raise CaminoError(
-            f"{record.file_name}: not an ensemble record; the compile job "
-            "hands over ensembles only"
+            f"{name}: key {record.key!r} is malformed; expected 6 to 64 "
+            "hexadecimal digits"
         )
 
 
-def _check_submission(record: Record, live: dict[str, str]) -> None:
-    name = record.file_name
-    if record.kind != Kind.SUBMISSION.value or record.author == CAMINO_AUTHOR:
-        raise CaminoError(
-            f"{name}: kind {record.kind!r} by {record.author!r}; the evaluate "
-            "jobs hand over evaluations of submissions and baselines only"
-        )
-    if not _names_are_valid(record):
-        raise CaminoError(
-            f"{name}: author {record.author!r} or model {record.model!r} is not "
-            "a valid name"
-        )
-    expected = folder_of(record)
-    if record.path != expected:
-        raise CaminoError(
-            f"{name}: path {record.path!r} does not match its playbook, author "
-            f"and model (expected {expected!r})"
-        )
+def _check_live(record: Record, live: dict[str, str]) -> None:
     if live.get(record.path) != record.playbook:
         raise CaminoError(
-            f"{name}: {record.path} is not a model folder of this branch; a "
-            "batch evaluates the live folders only"
+            f"{record.file_name}: {record.path} is not a model folder of this "
+            "branch; a batch evaluates the live folders only"
         )
 
 
-def _names_are_valid(record: Record) -> bool:
-    if record.author == BASELINE_AUTHOR:
-        return record.model == "template"
-    return bool(LOGIN.fullmatch(record.author) and SLUG.fullmatch(record.model))
+def _check_files(record: Record, root: Path) -> None:
+    """The record is of the folder's files as the branch has them: the
+    evaluate jobs checked out the same branch. Its data version must be
+    there too, since the first record of a playbook pins its board."""
+    files = hash_folder(root / record.path, SKIPPED)[:16]
+    if record.submission_hash != files:
+        raise CaminoError(
+            f"{record.file_name}: submission_hash {record.submission_hash!r} is "
+            f"not of the files of {record.path} on this branch (expected "
+            f"{files!r})"
+        )
+    if not record.data_version:
+        raise CaminoError(
+            f"{record.file_name}: data_version is empty; expected the "
+            "hexadecimal digest of the internal data it was evaluated on"
+        )
 
 
-def folder_of(record: Record) -> str:
-    """Where the evaluated folder lies, from the record's own fields."""
-    if record.author == BASELINE_AUTHOR:
-        return f"playbooks/{record.playbook}/template"
-    return f"submissions/{record.playbook}/{record.author}/{record.model}"
+def _members(live: dict[str, str], playbook: str) -> set[str]:
+    """The names an ensemble gives its members (author/model): the
+    playbook's live submission folders."""
+    prefix = f"submissions/{playbook}/"
+    return {
+        path.removeprefix(prefix)
+        for path, owner in live.items()
+        if owner == playbook and path.startswith(prefix)
+    }
 
 
 def _live_paths(root: Path, playbooks: list[Playbook]) -> dict[str, str]:

@@ -434,7 +434,7 @@ class RescoreBranch:
             move = request.moves.get(record.playbook)
             if move and record.data_version == move.new and record.path in live:
                 records.append(record)
-        check_records(records, root, Kind.SUBMISSION)
+        check_records(records, root, Kind.SUBMISSION, fresh=False)
         return records
 
     def commit(self, message: str) -> bool:

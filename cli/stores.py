@@ -120,6 +120,10 @@ class Store(ABC):
         ``required`` must be among them."""
 
     @abstractmethod
+    def fetch_entry(self, entry: Entry) -> Path:
+        """A local file holding one listed object's bytes."""
+
+    @abstractmethod
     def check(self, required: Sequence[str] = ()) -> None:
         """Fail now, with the missing setting or permission named, unless the
         store can be reached and read and holds ``required``."""
@@ -325,6 +329,9 @@ class LocalStore(Store):
             raise MissingData(f"{where} has no {', '.join(missing)}")
         return folder
 
+    def fetch_entry(self, entry: Entry) -> Path:
+        return self.root / _safe_key(entry.key)
+
     def check(self, required: Sequence[str] = ()) -> None:
         self.fetch(required=required)
 
@@ -387,6 +394,9 @@ class S3Store(Store):
             _publish_view(view, blobs, prefix)
         return view
 
+    def fetch_entry(self, entry: Entry) -> Path:
+        return self._blob(entry)
+
     def check(self, required: Sequence[str] = ()) -> None:
         self._require_credentials()
 
@@ -402,7 +412,9 @@ class S3Store(Store):
         return _join(self.prefix, _safe_key(key).as_posix())
 
     def _list(self, prefix: str) -> Iterator[Entry]:
-        below = _join(self.prefix, prefix)
+        # S3 keys are literal ("a/../b" names no other prefix); refused all
+        # the same, as a local store refuses them.
+        below = _join(self.prefix, _safe_key(prefix).as_posix() if prefix else "")
         start = f"{below}/" if below else ""
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=start
@@ -691,6 +703,9 @@ def _publish_view(view: Path, blobs: dict[str, Path], prefix: str) -> None:
     """Link the blobs into a folder built aside, then rename it into place."""
     view.parent.mkdir(parents=True, exist_ok=True)
     staging = _temp_name(view)
+    # Made here, not by the first blob: a prefix with nothing under it yet
+    # is an empty folder, not a missing one.
+    staging.mkdir()
     try:
         for key, blob in blobs.items():
             path = staging / _relative(key, prefix)

@@ -12,7 +12,7 @@ knowing which part it belongs to; only the scoring splits them.
 from __future__ import annotations
 
 import json
-import shutil
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,28 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from camino.evaluator import scoring
-from camino.evaluator.results import Record, write_text_atomic
+from camino.evaluator.results import (
+    RECORD_FILE,
+    Record,
+    check_name_fields,
+    is_count,
+    is_interval,
+    is_score,
+    write_text_atomic,
+)
 from camino.playbook import Playbook
-from camino.stores import private_store
+from camino.stores import Entry, Store, private_store
+
+log = logging.getLogger(__name__)
 
 # The private scores on the machine that evaluated (git-ignored with
 # .camino/), and copied to CAMINO_PRIVATE_STORE when one is set, since an
 # ephemeral runner loses its disk after each job.
 PRIVATE = Path(".camino") / "private"
 PRIVATE_PREFIX = "private"
+# What write_private stores; a file of a few metrics is far below the limit.
+PRIVATE_FIELDS = frozenset({"key", "rows", "scores", "score_problems", "intervals"})
+PRIVATE_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,7 @@ def _score_part(
 
 
 def private_path(repo: Path, record: Record) -> Path:
+    check_name_fields(record)
     return repo / PRIVATE / record.playbook / record.file_name
 
 
@@ -141,24 +155,97 @@ def write_private(repo: Path, record: Record, part: Part) -> Path:
 
 def fetch_private(repo: Path, playbook: str) -> int:
     """Bring the private scores of ``playbook`` that other machines kept in
-    the private store onto this one; returns how many were new here."""
+    the private store onto this one; returns how many were new here.
+
+    Every evaluating runner may write to the store, so each object is read
+    as untrusted: one that is not a private-scores file of the record its
+    name gives is skipped with a warning, and the others still count.
+
+    TODO(private store integrity): a runner can still write a well-formed
+    file, with the right key, under another record's name, and the reveal
+    ranks by it; only the machine that evaluated keeps its own copy. Closes
+    when each runner may write only its own objects (deploy/aws) or the
+    files are signed with a key the runners do not hold.
+    """
     store = private_store(repo)
     if store is None:
         return 0
-    folder = store.fetch(f"{PRIVATE_PREFIX}/{playbook}")
+    prefix = f"{PRIVATE_PREFIX}/{playbook}"
     local = repo / PRIVATE / playbook
     local.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if not (local / path.name).is_file():
-            shutil.copyfile(path, local / path.name)
+    for entry in store.list(prefix):
+        name = entry.key.removeprefix(f"{prefix}/")
+        if RECORD_FILE.fullmatch(name) and (local / name).is_file():
+            continue  # this machine's own copy
+        text = _private_text(store, entry, name)
+        if text is not None:
+            write_text_atomic(local / name, text)
             copied += 1
     return copied
 
 
+def _private_text(store: Store, entry: Entry, name: str) -> str | None:
+    """The text of one private-scores object, or None (and a warning) when it
+    is not one."""
+    problem = _name_problem(name, entry.size)
+    text = ""
+    if problem is None:
+        text = store.fetch_entry(entry).read_bytes().decode("utf-8", "replace")
+        problem = _content_problem(text, name)
+    if problem is not None:
+        # %r: the key is anyone's text, and a line break in the job log
+        # could start a workflow command.
+        log.warning("private store: skipped %r: %s", entry.key, problem)
+        return None
+    return text
+
+
+def _name_problem(name: str, size: int) -> str | None:
+    if not RECORD_FILE.fullmatch(name):
+        return "not named <author>--<model>--<key>.json"
+    if size > PRIVATE_FILE_BYTES:
+        return f"{size} bytes, more than a private-scores file has"
+    return None
+
+
+def _content_problem(text: str, name: str) -> str | None:
+    key = name.removesuffix(".json").rsplit("--", 1)[-1]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(data, dict) or PRIVATE_FIELDS - set(data):
+        return f"not a private-scores file (expected {sorted(PRIVATE_FIELDS)})"
+    if data["key"] != key:
+        return f"its key {str(data['key'])[:40]!r} is not the file name's {key!r}"
+    return _part_problem(data)
+
+
+def _part_problem(data: dict[str, Any]) -> str | None:
+    """The reveal ranks by these: the types write_private writes."""
+    kinds = {
+        "scores": is_score,
+        "intervals": is_interval,
+        "score_problems": lambda value: isinstance(value, str),
+    }
+    if not is_count(data["rows"]):
+        return "rows is not a whole number >= 0"
+    for name, fits in kinds.items():
+        values = data[name]
+        if not isinstance(values, dict) or not all(map(fits, values.values())):
+            return f"{name} is not a mapping of metric names to {name}"
+    return None
+
+
 def read_private(repo: Path, record: Record) -> Part | None:
+    """The private scores of ``record`` on this machine; None when there are
+    none, or the file there is another record's."""
     path = private_path(repo, record)
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("key") != record.key:
+        log.warning("%s: holds the private scores of key %r", path, data.get("key"))
+        return None
     return Part(data["rows"], data["scores"], data["score_problems"], data["intervals"])

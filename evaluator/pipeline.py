@@ -55,6 +55,7 @@ from camino.evaluator.results import (
     BASELINE_AUTHOR,
     FAULT_PLATFORM,
     Record,
+    check_name_fields,
     find_record,
     fingerprint,
     hash_folder,
@@ -521,6 +522,7 @@ def _coarse(value: float, limit: float) -> float:
 def artifact_dir(repo: Path, record: Record) -> Path:
     """The private folder of one evaluation's artifacts: its logs and its
     trained pickle (compile keeps its refits and ensembles there too)."""
+    check_name_fields(record)
     return repo / PRIVATE / record.playbook / record.file_name.removesuffix(".json")
 
 

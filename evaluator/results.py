@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
+import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from camino.errors import CaminoError
 
 # 2: scores are on the public part of the internal validation rows, with
 # bootstrap intervals; the private part's scores are kept apart (holdout.py).
@@ -35,6 +39,14 @@ BASELINE_AUTHOR = "_baseline"
 # (sandbox, runner, store). Only the first counts against the daily limit.
 FAULT_MODEL = "model"
 FAULT_PLATFORM = "platform"
+# Where a failed evaluation stopped (pipeline._run_stages).
+FAILURE_STAGES = ("admission", "environment", "smoke", "internal")
+# A record's file name, Record.file_name: author, model, key. The key is
+# hexadecimal, so the last "--" always starts it.
+RECORD_FILE = re.compile(
+    r"(?P<author>[A-Za-z0-9_][A-Za-z0-9_-]{0,38})--"
+    r"(?P<model>[a-z0-9][a-z0-9._-]{0,63})--(?P<key>[0-9a-f]{6,64})\.json"
+)
 DAY = dt.timedelta(hours=24)
 # Every category a failed record may name: the steps of the harness, the
 # server's stages before it, and the platform's own. A record says nothing
@@ -43,7 +55,11 @@ DAY = dt.timedelta(hours=24)
 MODEL_STEPS = frozenset(
     {"import", "init", "train", "save", "predict", "output", "timeout", "memory"}
 )
-FAILURE_CATEGORIES = MODEL_STEPS | {"admission", "install", "sandbox"}
+FAILURE_CATEGORIES = MODEL_STEPS | {"admission", "install", "data", "sandbox"}
+# The fields a record's files are named after (its record, its artifacts,
+# its private scores), and what none of them may hold.
+NAME_FIELDS = ("playbook", "author", "model", "key")
+SEPARATORS = frozenset("/\\\0")
 
 
 @dataclass
@@ -123,6 +139,58 @@ class Record:
     def counts_against_limit(self) -> bool:
         """A failure the platform caused is not the author's to pay for."""
         return not (self.status == "failed" and self.fault == FAULT_PLATFORM)
+
+
+def check_name_fields(record: Record) -> None:
+    """The fields that become a folder or file name hold no path.
+
+    The publish jobs check every record they are handed; this is a second
+    line for any other way a record arrives. A name made only of dots is
+    refused as well (".." as the playbook is the parent folder), while a dot
+    pair inside a name (a model "v1..2") names no other folder.
+    """
+    for name in NAME_FIELDS:
+        value = getattr(record, name)
+        if (
+            not isinstance(value, str)
+            or value.strip(".") == ""
+            or set(value) & SEPARATORS
+        ):
+            raise CaminoError(
+                f"record {name} {str(value)[:80]!r} cannot be part of a file name; "
+                "expected a name without '/' and not '..'"
+            )
+
+
+def is_number(value: object) -> bool:
+    """A finite JSON number. A float field may hold 3 as well as 3.0 (JSON
+    has one number type), but never true, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for any float
+        return False
+
+
+def is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_score(value: object) -> bool:
+    return value is None or is_number(value)
+
+
+def is_interval(value: object) -> bool:
+    return is_list_of(value, 2, is_number)
+
+
+def is_list_of(value: object, size: int, fits: Callable[[Any], bool]) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == size
+        and all(fits(item) for item in value)
+    )
 
 
 def now() -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +16,14 @@ import pandas as pd
 import pytest
 from conftest import GOOD_IRIS, ROOT, S3, write_model
 
-from camino.errors import PlatformFailed, SpecError
+from camino.errors import CaminoError, PlatformFailed, SpecError
 from camino.evaluator import holdout, pipeline, process
-from camino.evaluator.pipeline import evaluate, load_internal
+from camino.evaluator.pipeline import (
+    artifact_dir,
+    evaluate,
+    keep_private,
+    load_internal,
+)
 from camino.evaluator.results import (
     BASELINE_AUTHOR,
     FAULT_MODEL,
@@ -324,3 +331,119 @@ def test_the_daily_count_skips_platform_failures_and_older_runs() -> None:
         "2026-12-02T11:45:00+00:00",
         "2026-12-02T12:00:01+00:00",
     ]
+
+
+# --- record fields become folder and file names ------------------------------
+
+
+def scored(**changes: object) -> Record:
+    record = Record(
+        playbook="iris",
+        author="ada",
+        model="knn",
+        path="submissions/iris/ada/knn",
+        key="0123456789ab",
+        status="scored",
+        metrics=[],
+    )
+    return replace(record, **changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"playbook": "../../.."},
+        {"playbook": ".."},
+        {"author": "../../x"},
+        {"model": "x/../../../../../x"},
+        {"key": "x/../../../../../x"},
+        {"key": ""},
+    ],
+    ids=str,
+)
+def test_record_fields_that_would_leave_the_private_folders_are_refused(
+    tmp_path: Path, changes: dict[str, str]
+) -> None:
+    forged = scored(**changes)
+
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        holdout.private_path(tmp_path, forged)
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        artifact_dir(tmp_path, forged)
+    with pytest.raises(CaminoError, match="cannot be part of a file name"):
+        keep_private(tmp_path / "repo", forged, {"smoke.log": "hi"})
+
+    assert not list(tmp_path.rglob("smoke.log"))
+
+
+def test_a_dot_pair_inside_a_model_name_stays_in_its_folder(tmp_path: Path) -> None:
+    record = scored(model="v1..2")
+
+    folder = artifact_dir(tmp_path, record)
+
+    assert folder.parent == tmp_path / ".camino" / "artifacts" / "iris"
+
+
+# --- the private store: every evaluating runner writes to it ----------------
+
+PART = holdout.Part(50, {"f1": 0.8}, {}, {"f1": [0.7, 0.9]})
+
+
+@pytest.fixture
+def private_s3(s3: S3, monkeypatch: pytest.MonkeyPatch) -> S3:
+    monkeypatch.setenv("CAMINO_PRIVATE_STORE", f"s3://{s3.bucket}/kept")
+    return s3
+
+
+def test_a_reveal_before_any_private_score_was_kept_fetches_none(
+    private_s3: S3, tmp_path: Path
+) -> None:
+    assert holdout.fetch_private(tmp_path / "repo", "iris") == 0
+
+
+def private_data(key: str, **changes: object) -> bytes:
+    data = {"key": key, "rows": 50, "scores": {"f1": 0.1}, "score_problems": {}}
+    return json.dumps({"intervals": {}, **data, **changes}).encode()
+
+
+ODD = {
+    "../../../x.json": b"{}",
+    "dir.json/x": b"{}",
+    "notes.txt": b"hello",
+    "bo--knn--0123456789ab.json": b"not json",
+    "cy--knn--0123456789ab.json": b"[1, 2]",
+    # Another record's scores, copied under this name.
+    "dee--knn--0123456789ab.json": private_data("ffffffffffff"),
+    "eve--knn--0123456789ab.json": private_data("0123456789ab", scores="high"),
+    "fay--knn--0123456789ab.json": private_data("0123456789ab", rows=-1),
+}
+
+
+def test_odd_objects_in_the_private_store_are_skipped_and_the_rest_fetched(
+    private_s3: S3, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = scored()
+    holdout.write_private(tmp_path / "other-runner", good, PART)
+    for name, body in ODD.items():
+        key = f"kept/private/iris/{name}"
+        private_s3.client.put_object(Bucket=private_s3.bucket, Key=key, Body=body)
+    repo = tmp_path / "repo"
+
+    with caplog.at_level(logging.WARNING, logger="camino.evaluator.holdout"):
+        assert holdout.fetch_private(repo, "iris") == 1
+
+    assert holdout.read_private(repo, good) == PART
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == len(ODD)
+    assert any("is not the file name's '0123456789ab'" in line for line in skipped)
+    assert sorted(p.name for p in (repo / holdout.PRIVATE / "iris").iterdir()) == [
+        good.file_name
+    ]
+
+
+def test_private_scores_of_another_key_are_not_read(tmp_path: Path) -> None:
+    record = scored()
+    path = holdout.write_private(tmp_path, record, PART)
+    path.write_text(private_data("ffffffffffff").decode())
+
+    assert holdout.read_private(tmp_path, record) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import shutil
@@ -31,7 +32,11 @@ def scored(
     when: str = "2026-12-05T10:00:00+00:00",
 ) -> Record:
     """A record with its public f1 and, off the repo, its private f1."""
-    made = record(author, {"f1": public}, when=when, intervals={"f1": [0.5, 1.0]})
+    # A key as camino makes them (hexadecimal): the reveal fetches private
+    # scores by record file name.
+    key = hashlib.sha256(f"{author}{when}".encode()).hexdigest()[:12]
+    intervals = {"f1": [0.5, 1.0]}
+    made = record(author, {"f1": public}, when=when, key=key, intervals=intervals)
     write_record(repo, made)
     part = holdout.Part(30, {"f1": private}, intervals={"f1": [private - 0.1, 1.0]})
     holdout.write_private(repo, made, part)

@@ -340,6 +340,30 @@ def test_a_key_cannot_leave_the_store(tmp_path: Path, internal: Path) -> None:
         store.put_file(internal / "train.csv", "../outside.csv")
 
 
+@pytest.mark.parametrize("where", ["local", "s3"])
+@pytest.mark.parametrize("key", ["../escape", "private/../../escape", "a/../../b"])
+def test_a_prefix_cannot_leave_the_store(
+    where: str, key: str, s3: S3, tmp_path: Path
+) -> None:
+    url = str(tmp_path / "store") if where == "local" else f"s3://{BUCKET}/kept"
+    store = open_store(url, cache=tmp_path / "cache")
+
+    with pytest.raises(StoreError, match="leaves the store"):
+        store.fetch(key)
+    with pytest.raises(StoreError, match="leaves the store"):
+        store.list(key)
+
+
+def test_an_s3_prefix_with_nothing_under_it_is_an_empty_folder(
+    s3: S3, tmp_path: Path
+) -> None:
+    store = open_store(f"s3://{BUCKET}/kept", cache=tmp_path / "cache")
+
+    folder = store.fetch("private/iris")
+
+    assert folder.is_dir() and not any(folder.iterdir())
+
+
 def test_a_missing_local_internal_part_names_the_split_command(tmp_path: Path) -> None:
     with pytest.raises(MissingData, match="camino playbook split iris"):
         internal_data(str(tmp_path / "nothing"), "iris")

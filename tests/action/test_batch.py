@@ -36,7 +36,8 @@ from camino.action.handover import hand_over
 from camino.app import app
 from camino.commands.batch import choose_named, live_folders, parse_shard
 from camino.errors import CaminoError
-from camino.evaluator.results import pin_version
+from camino.evaluator.results import Record, hash_folder, pin_version
+from camino.evaluator.runner import SKIPPED
 from camino.playbook import all_playbooks
 
 EXAMPLES = ["ada/nearest-neighbours", "grace/random-forest"]
@@ -206,12 +207,19 @@ def live_remote(competition: Path, tmp_path: Path) -> tuple[Path, Path]:
     return bare, clone(bare, tmp_path / "publisher")
 
 
+def of_ada(publisher: Path, f1: float, **changes: object) -> Record:
+    """A record of ada/knn's files as the publisher's checkout has them."""
+    files = hash_folder(publisher / "submissions" / "iris" / "ada" / "knn", SKIPPED)
+    fields = {"data_version": PINNED, "submission_hash": files[:16], **changes}
+    return replace(iris_record("ada", f1), **fields)
+
+
 def test_records_on_other_data_are_committed_but_not_ranked(
     live_remote: tuple[Path, Path], tmp_path: Path
 ) -> None:
     bare, publisher = live_remote
     environ = actions_environ(tmp_path / "actions")
-    record = replace(iris_record("ada", 0.9), data_version="b" * 16)
+    record = of_ada(publisher, 0.9, data_version="b" * 16)
     hand_over(tmp_path / "out", record)
 
     assert publish_records(environ, publisher, tmp_path / "out") is not None
@@ -241,8 +249,8 @@ TAMPERED = [
         "submissions/iris/mallory/knn is not a model folder of this branch",
     ),
     ({"model": "Knn!"}, "model 'Knn!' is not a valid name"),
-    ({"key": "not-a-key"}, "record key or status is malformed"),
-    ({"scores": {"f1": "1.0"}}, "score 'f1' is not a number"),
+    ({"key": "not-a-key"}, "key 'not-a-key' is malformed"),
+    ({"scores": {"f1": "1.0"}}, "scores['f1'] '1.0'; expected null or a finite"),
 ]
 
 
@@ -252,9 +260,9 @@ def test_a_tampered_record_is_refused_by_name(
 ) -> None:
     bare, publisher = live_remote
     before = git("-C", bare, "rev-parse", "main")
-    bad = replace(iris_record("ada", 0.8), **{"key": "0" * 12, **change})
+    bad = of_ada(publisher, 0.8, **{"key": "0" * 12, **change})
     out = tmp_path / "out"
-    hand_over(out, iris_record("ada", 0.9))
+    hand_over(out, of_ada(publisher, 0.9))
     hand_over(out, bad)
 
     with pytest.raises(CaminoError) as refused:

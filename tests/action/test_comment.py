@@ -76,6 +76,53 @@ def test_any_body_is_clipped_below_the_limit_with_a_note() -> None:
     assert body.rstrip().endswith("</sub>")
 
 
+@pytest.mark.parametrize(
+    ("path", "cell"),
+    [
+        (
+            "x` [click](https://evil.example) `y",
+            "`x' [click](https://evil.example) 'y`",
+        ),
+        ("a|b.py", "`a\\|b.py`"),
+        ("line\nbreak.py", "`line break.py`"),
+    ],
+    ids=["backtick", "pipe", "line break"],
+)
+def test_a_refused_path_stays_in_its_code_span(path: str, cell: str) -> None:
+    body = comment.refused(CONTEXT, [Refusal(path, "outside")])
+
+    assert f"| {cell} | a submission only adds files under submissions/ |" in body
+
+
+def test_a_score_problem_is_shown_as_code_not_markdown() -> None:
+    record = iris_record("carol", 0.5)
+    record.scores = {"f1": None}
+    record.score_problems = {"f1": "no `f1` [click](https://evil.example) | x"}
+
+    rows = comment._metric_rows(record)
+
+    assert rows[0] == (
+        "| f1 (macro) (↑ higher is better) | "
+        "n/a: `no 'f1' [click](https://evil.example) \\| x` |"
+    )
+
+
+def test_a_folder_name_quoted_in_a_refusal_stays_in_a_code_span() -> None:
+    folder = "[x](https://evil.example)"
+    refusal = Refusal(
+        f"submissions/iris/{folder}/knn/model.py",
+        "author",
+        f"folder {folder!r}, author 'alice'",
+    )
+
+    body = comment.refused(CONTEXT, [refusal])
+
+    assert (
+        "| the folder's login must be the pull request author's "
+        "(`folder '[x](https://evil.example)', author 'alice'`) |"
+    ) in body
+
+
 def test_a_backtick_fence_in_the_message_cannot_close_the_block() -> None:
     record_error = "boom ````\n# heading injected"
     block = comment._block(record_error)

@@ -27,6 +27,11 @@ ENSEMBLE_DETAILS = {
 
 @pytest.fixture
 def checkout(competition: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The ensemble's members, ada/knn and bo/tree, are live iris folders."""
+    for member in ENSEMBLE_DETAILS["members"]:
+        folder = competition / "submissions" / "iris" / member
+        folder.mkdir(parents=True)
+        (folder / "meta.yml").write_text(f"playbook: iris\nname: {folder.name}\n")
     remote = make_remote(competition, tmp_path / "remotes")
     return remote, clone(remote, tmp_path / "publisher")
 
@@ -38,15 +43,16 @@ def hand_over(folder: Path, *records) -> Path:
     return folder
 
 
-def ensemble(f1: float):
+def ensemble(f1: float, **changes: object):
     record = iris_record("camino", f1)
-    return replace(
-        record,
-        model="ensemble",
-        path="leaderboard/ensembles/iris.md",
-        kind="ensemble",
-        details=ENSEMBLE_DETAILS,
-    )
+    fields = {
+        "model": "ensemble",
+        "path": "leaderboard/ensembles/iris.md",
+        "kind": "ensemble",
+        "details": ENSEMBLE_DETAILS,
+        **changes,
+    }
+    return replace(record, **fields)
 
 
 def test_an_ensemble_is_committed_with_its_page_and_once(
@@ -86,3 +92,39 @@ def test_nothing_handed_over_is_no_commit(
 ) -> None:
     _, root = checkout
     assert publish_compiled({}, root, hand_over(tmp_path / "empty")) is None
+
+
+PHISH = "ada/knn](https://evil.example/phish) <img src=https://evil.example/t.png> [x"
+FORGED = [
+    (
+        {"details": {**ENSEMBLE_DETAILS, "members": [PHISH, "bo/tree"]}},
+        "details.members",
+    ),
+    ({"details": {**ENSEMBLE_DETAILS, "members": ["ada/knn", "mallory/x"]}}, "members"),
+    ({"details": {**ENSEMBLE_DETAILS, "members": ["ada/knn"]}}, "details.members"),
+    ({"details": {}}, "details {}; expected the keys"),
+    ({"details": {**ENSEMBLE_DETAILS, "agreement": [[1.0]]}}, "details.agreement"),
+    ({"details": {**ENSEMBLE_DETAILS, "member_scores": [0.9]}}, "member_scores"),
+    ({"details": {**ENSEMBLE_DETAILS, "voting": "<b>"}}, "details.voting"),
+    ({"details": {**ENSEMBLE_DETAILS, "gain": float("inf")}}, "details.gain"),
+    ({"path": "../../../../evil"}, "path '../../../../evil'"),
+    ({"model": "x](https:evil.example) [y"}, "not an ensemble record"),
+    ({"scores": {"f1": float("nan")}}, "scores['f1']"),
+]
+
+
+@pytest.mark.parametrize(("changes", "said"), FORGED, ids=[s for _, s in FORGED])
+def test_an_ensemble_compile_would_not_write_is_refused(
+    checkout: tuple[Path, Path], tmp_path: Path, changes: dict, said: str
+) -> None:
+    remote, root = checkout
+    before = remote_files(remote)
+    forged = ensemble(0.999, **changes)
+    out = hand_over(tmp_path / "out", forged)
+
+    with pytest.raises(CaminoError) as refused:
+        publish_compiled({}, root, out)
+
+    assert str(refused.value).startswith(f"{forged.file_name}: ")
+    assert said in str(refused.value)
+    assert remote_files(remote) == before

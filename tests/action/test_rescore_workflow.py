@@ -188,7 +188,11 @@ def on_new_data(folder: Path, **changes: object) -> Record:
     [
         ({}, "no evaluation on the new data of playbooks/iris/template"),
         (
-            {"status": "failed", "fault": FAULT_PLATFORM, "error": {"category": "x"}},
+            {
+                "status": "failed",
+                "fault": FAULT_PLATFORM,
+                "error": {"category": "sandbox", "message": "no sandbox"},
+            },
             "the platform failed submissions/iris/ada/knn",
         ),
     ],
