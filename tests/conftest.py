@@ -27,6 +27,7 @@ import subprocess
 import tarfile
 import textwrap
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,9 @@ class S3:
         """An IAM user allowed ``actions`` (e.g. "s3:ListBucket"); returns its
         access key id and secret."""
         iam = _client("iam", self.endpoint)
-        name = f"user{len(iam.list_users()['Users'])}"
+        # A name never used before: moto may keep state of an earlier test's
+        # user of the same name (seen once: a policy that did not apply).
+        name = f"user-{uuid.uuid4().hex[:12]}"
         iam.create_user(UserName=name)
         if actions:
             allow = {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
