@@ -333,10 +333,9 @@ def evaluate(
 
 def _note_unranked(root: Path, record: Any) -> None:
     """Say so when the board will not show this run: it ranks other data."""
-    from camino.evaluator.results import board_version, load_records, pinned_version
+    from camino.evaluator.results import board_version
 
-    records = load_records(root, record.playbook)
-    shown = board_version(records, pinned_version(root, record.playbook))
+    shown = board_version(root, record.playbook)
     if shown is not None and record.data_version != shown:
         _note(
             f"{record.playbook}: this run used internal data version "

@@ -28,7 +28,6 @@ from camino.evaluator.results import (
     Record,
     board_version,
     load_records,
-    pinned_version,
     write_text_atomic,
 )
 from camino.metrics import Metric
@@ -138,7 +137,7 @@ def build_board(
     """
     if records is None:
         records = load_records(repo, playbook.name)
-    version = version or board_version(records, pinned_version(repo, playbook.name))
+    version = version or board_version(repo, playbook.name, records)
     ranked = [record for record in records if record.data_version == version]
     metrics = ranking_metrics(playbook, metric)
     revealed = load_revealed(repo, playbook.name, ranked)

@@ -295,11 +295,17 @@ def pin_if_unset(repo: Path, playbook: str, version: str) -> None:
         pin_version(repo, playbook, version)
 
 
-def board_version(records: Sequence[Record], pinned: str | None) -> str | None:
-    """The pinned version, else (a board from before pins) the newest
-    record's: the data the latest evaluation saw."""
+def board_version(
+    repo: Path, playbook: str, records: Sequence[Record] | None = None
+) -> str | None:
+    """The version the board of ``playbook`` ranks: the pinned one, else (a
+    board from before pins) the newest record's, the data the latest
+    evaluation saw. ``records`` saves reading them when the caller has them."""
+    pinned = pinned_version(repo, playbook)
     if pinned is not None:
         return pinned
+    if records is None:
+        records = load_records(repo, playbook)
     if not records:
         return None
     newest = max(records, key=lambda record: (record.evaluated_at, record.key))

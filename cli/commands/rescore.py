@@ -26,10 +26,8 @@ from camino.evaluator.results import (
     FAULT_PLATFORM,
     Record,
     board_version,
-    load_records,
     pin_if_unset,
     pin_version,
-    pinned_version,
 )
 from camino.playbook import Playbook, all_playbooks
 from camino.rank_changes import RankChanges, rank_changes
@@ -37,11 +35,17 @@ from camino.rank_changes import RankChanges, rank_changes
 
 @dataclass(frozen=True)
 class Stale:
-    """A board that ranks other data than the internal store now holds."""
+    """A board's data version and the store's: stale when they differ."""
 
     playbook: Playbook
-    shown: str | None  # the version the board ranks
+    shown: str | None  # the version the board ranks; None: no records yet
     current: str
+
+    @property
+    def stale(self) -> bool:
+        # A board with no records yet is not stale: its first evaluation
+        # pins the data it ranks.
+        return self.shown is not None and self.shown != self.current
 
 
 @dataclass
@@ -59,17 +63,17 @@ def current_version(repo: Path, playbook: Playbook) -> str:
     return data_version(*load_internal(repo, playbook))
 
 
+def board_states(repo: Path, playbooks: Sequence[Playbook]) -> list[Stale]:
+    """Each board's version beside the store's (reads each internal data
+    set once)."""
+    return [
+        Stale(p, board_version(repo, p.name), current_version(repo, p))
+        for p in playbooks
+    ]
+
+
 def stale_boards(repo: Path, playbooks: Sequence[Playbook]) -> list[Stale]:
-    stale = []
-    for playbook in playbooks:
-        pinned = pinned_version(repo, playbook.name)
-        shown = board_version(load_records(repo, playbook.name), pinned)
-        current = current_version(repo, playbook)
-        # A board with no records yet is not stale: its first evaluation
-        # pins the data it ranks.
-        if shown is not None and shown != current:
-            stale.append(Stale(playbook, shown, current))
-    return stale
+    return [state for state in board_states(repo, playbooks) if state.stale]
 
 
 def rescore(

@@ -24,9 +24,8 @@ from camino.commands.batch import (
 )
 from camino.commands.rescore import (
     RescoreSummary,
-    current_version,
+    board_states,
     move_boards,
-    stale_boards,
 )
 from camino.commands.split import split_playbook
 from camino.evaluator.compile import compile_playbook
@@ -69,7 +68,8 @@ def run_round(
     # One look at each internal store (evaluate and compile read them all):
     # a missing bucket or credential stops the round before any model runs.
     check_internal_stores(repo, playbooks)
-    stale = stale_boards(repo, playbooks)
+    states = board_states(repo, playbooks)
+    stale = [state for state in states if state.stale]
 
     evaluate_admitted(
         repo, admitted, summary, tell, len(splits), total, unsafe=unsafe_no_sandbox
@@ -77,9 +77,10 @@ def run_round(
     # Every live folder now has a record on the current data: a board whose
     # data changed can move to it (before compile, which reads the boards).
     move_boards(repo, stale, summary.records, summary.rescored)
-    for playbook in playbooks:
-        # A board from before pins (or a new one) says what it ranks.
-        pin_if_unset(repo, playbook.name, current_version(repo, playbook))
+    for state in states:
+        # A board from before pins (or a new one) says what it ranks; a held
+        # one was pinned to its old data by move_boards already.
+        pin_if_unset(repo, state.playbook.name, state.current)
 
     for done, playbook in enumerate(playbooks, start=len(splits) + len(folders)):
         tell(f"compile {playbook.name}", done, total)
